@@ -1,0 +1,61 @@
+//! Who is signed in, shared by the header and the pages that need an account.
+
+use leptos::prelude::*;
+use leptos_router::{components::Redirect, hooks::use_location};
+
+use crate::{
+    domain::redirect::encode_query_value,
+    server_fns::accounts::{current_user, FormError, UserSummary},
+};
+
+/// The signed-in user (refetched whenever `changed` is called after a login, logout or profile edit).
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<UserSummary>, FormError>>,
+    epoch: RwSignal<u64>,
+}
+
+impl Auth {
+    /// Creates the resource and provides it to the whole app.
+    pub fn provide() -> Self {
+        let epoch = RwSignal::new(0u64);
+        // Blocking, so a page that needs an account can still answer with a redirect status on the server.
+        let user = Resource::new_blocking(move || epoch.get(), |_| current_user());
+        let auth = Auth { user, epoch };
+        provide_context(auth);
+        auth
+    }
+
+    pub fn changed(&self) {
+        self.epoch.update(|n| *n += 1);
+    }
+}
+
+/// Renders `children` for a signed-in user; sends anyone else to `/login?next=<this page>`.
+#[component]
+pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let location = use_location();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(_)) => children.with_value(|c| c()).into_any(),
+                    Ok(None) | Err(FormError::Unauthorized) => {
+                        // `search` comes without its leading `?`.
+                        let search = location.search.get_untracked();
+                        let here = if search.is_empty() {
+                            location.pathname.get_untracked()
+                        } else {
+                            format!("{}?{search}", location.pathname.get_untracked())
+                        };
+                        let path = format!("/login?next={}", encode_query_value(&here));
+                        view! { <Redirect path=path/> }.into_any()
+                    }
+                    Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,78 @@
+//! Parley's user interface and the domain rules it shares with the server.
+//!
+//! Compiled twice: with `ssr` into the server binary (rendering HTML) and with `hydrate` into the WASM
+//! bundle (making that HTML interactive). Nothing in here may need a server-only crate without `ssr`.
+
+pub mod components;
+pub mod domain;
+pub mod pages;
+pub mod server_fns;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+use crate::components::{
+    auth::Auth,
+    layout::{SiteFooter, SiteHeader},
+};
+use crate::pages::{
+    account::AccountPage, chat::{ChatPage, ConversationPage}, home::HomePage, login::LoginPage, not_found::NotFound,
+    signup::SignupPage,
+};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                // Outside the hydrated body: without JavaScript, reveal the forms that scripts would toggle.
+                <noscript><link rel="stylesheet" href="/noscript.css"/></noscript>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    Auth::provide();
+
+    view! {
+        <Stylesheet id="parley" href="/pkg/parley.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Parley".to_owned() } else { format!("{page} · Parley") }
+        }/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <SiteHeader/>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/signup") view=SignupPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    // Pages behind an account render whole on the server, so that a signed-out visitor gets
+                    // a real redirect status before any HTML is sent.
+                    <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
+                    <Route path=path!("/chat/:id") view=ConversationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <SiteFooter/>
+        </Router>
+    }
+}

@@ -1,0 +1,164 @@
+//! Signup, login, logout and account management for the browser (cookie sessions).
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos::server_fn::{codec::JsonEncoding, error::FromServerFnError};
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user as the pages show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub email: String,
+    pub display_name: Option<String>,
+}
+
+impl UserSummary {
+    /// What the header greets the user as.
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.email)
+    }
+}
+
+/// What can go wrong with an account form, in words a person understands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum FormError {
+    /// Messages per form field, shown next to the field.
+    #[error("Please correct the highlighted fields.")]
+    Fields(BTreeMap<String, Vec<String>>),
+    #[error("This email is already registered.")]
+    EmailTaken,
+    /// The same message for an unknown email and a wrong password.
+    #[error("The email or password is incorrect.")]
+    InvalidCredentials,
+    #[error("Too many attempts. Please wait {retry_after} seconds and try again.")]
+    RateLimited { retry_after: u64 },
+    #[error("Your session has ended. Please log in again.")]
+    Unauthorized,
+    #[error("Parley is temporarily unavailable. Please try again in a moment.")]
+    Unavailable,
+    /// Unknown, or another user's: the same either way.
+    #[error("This conversation does not exist.")]
+    NotFound,
+    /// The assistant could not reply; the user's message was saved.
+    #[error("{0} Your message was saved; you can try again.")]
+    Assistant(String),
+    #[error("Something went wrong: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for FormError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        FormError::Transport(value.to_string())
+    }
+}
+
+impl FormError {
+    /// The messages for one field, if this error has any.
+    pub fn field(&self, name: &str) -> Vec<String> {
+        match self {
+            FormError::Fields(fields) => fields.get(name).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn field_error(field: &str, message: &str) -> Self {
+        FormError::Fields(BTreeMap::from([(field.to_owned(), vec![message.to_owned()])]))
+    }
+}
+
+/// The server's side of these functions, provided as context by the server crate.
+#[cfg(feature = "ssr")]
+#[async_trait::async_trait]
+pub trait AccountsPort: Send + Sync + 'static {
+    async fn current_user(&self) -> Result<Option<UserSummary>, FormError>;
+    /// Creates the account and signs the browser in.
+    async fn signup(&self, email: String, display_name: Option<String>, password: String) -> Result<(), FormError>;
+    async fn login(&self, email: String, password: String) -> Result<(), FormError>;
+    async fn logout(&self) -> Result<(), FormError>;
+    async fn update_display_name(&self, display_name: String) -> Result<(), FormError>;
+    /// Ends every other session and API login of the user; this browser stays signed in.
+    async fn change_password(&self, current_password: String, new_password: String) -> Result<(), FormError>;
+    /// Ends every session and API login of the user, this one included.
+    async fn sign_out_everywhere(&self) -> Result<(), FormError>;
+    async fn delete_account(&self, password: String) -> Result<(), FormError>;
+}
+
+#[cfg(feature = "ssr")]
+pub type Accounts = std::sync::Arc<dyn AccountsPort>;
+
+#[cfg(feature = "ssr")]
+fn accounts() -> Result<Accounts, FormError> {
+    use_context::<Accounts>().ok_or_else(|| FormError::Transport("accounts are not configured".to_owned()))
+}
+
+#[server]
+pub async fn current_user() -> Result<Option<UserSummary>, FormError> {
+    accounts()?.current_user().await
+}
+
+#[server]
+pub async fn signup(
+    email: String,
+    display_name: Option<String>,
+    password: String,
+    password_confirm: String,
+) -> Result<(), FormError> {
+    if password != password_confirm {
+        return Err(FormError::field_error("password_confirm", "The passwords do not match."));
+    }
+    accounts()?.signup(email, display_name, password).await?;
+    leptos_axum::redirect(crate::domain::redirect::HOME_AFTER_LOGIN);
+    Ok(())
+}
+
+#[server]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), FormError> {
+    accounts()?.login(email, password).await?;
+    leptos_axum::redirect(&crate::domain::redirect::safe_next(next.as_deref()));
+    Ok(())
+}
+
+#[server]
+pub async fn logout() -> Result<(), FormError> {
+    accounts()?.logout().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server]
+pub async fn update_display_name(display_name: String) -> Result<(), FormError> {
+    accounts()?.update_display_name(display_name).await?;
+    leptos_axum::redirect("/account?updated=profile");
+    Ok(())
+}
+
+#[server]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    new_password_confirm: String,
+) -> Result<(), FormError> {
+    if new_password != new_password_confirm {
+        return Err(FormError::field_error("new_password_confirm", "The passwords do not match."));
+    }
+    accounts()?.change_password(current_password, new_password).await?;
+    leptos_axum::redirect("/account?updated=password");
+    Ok(())
+}
+
+#[server]
+pub async fn sign_out_everywhere() -> Result<(), FormError> {
+    accounts()?.sign_out_everywhere().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server]
+pub async fn delete_account(password: String) -> Result<(), FormError> {
+    accounts()?.delete_account(password).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}

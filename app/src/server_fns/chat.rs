@@ -1,0 +1,137 @@
+//! Conversations for the browser: listing, reading, sending (the no-JavaScript path; hydrated pages
+//! stream replies from the JSON API instead), renaming and deleting.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::accounts::FormError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub title: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationList {
+    pub items: Vec<ConversationSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: String,
+    /// `user` or `assistant`.
+    pub role: String,
+    /// The content rendered from Markdown and sanitised on the server.
+    pub html: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub id: String,
+    pub title: String,
+    /// Oldest first.
+    pub messages: Vec<MessageView>,
+    /// Where "Load older" continues, if there is more.
+    pub older_cursor: Option<String>,
+    /// The last message is the user's and has no reply (the assistant failed): offer a retry.
+    pub awaiting_reply: bool,
+}
+
+/// The server's side of these functions, provided as context by the server crate.
+#[cfg(feature = "ssr")]
+#[async_trait::async_trait]
+pub trait ChatPort: Send + Sync + 'static {
+    async fn list(&self, cursor: Option<String>) -> Result<ConversationList, FormError>;
+    /// One page older than `before`; or, without it, the newest `show` messages (at least one page), which
+    /// is how "Load older" works without JavaScript.
+    async fn load(&self, id: String, before: Option<String>, show: Option<u32>) -> Result<ConversationView, FormError>;
+    async fn create(&self) -> Result<String, FormError>;
+    /// Stores the message and waits for the whole reply.
+    async fn send(&self, id: String, content: String) -> Result<(), FormError>;
+    async fn retry(&self, id: String) -> Result<(), FormError>;
+    /// Returns the title as stored (trimmed).
+    async fn rename(&self, id: String, title: String) -> Result<String, FormError>;
+    async fn delete(&self, id: String) -> Result<(), FormError>;
+}
+
+#[cfg(feature = "ssr")]
+pub type Chat = std::sync::Arc<dyn ChatPort>;
+
+#[cfg(feature = "ssr")]
+fn chat() -> Result<Chat, FormError> {
+    use_context::<Chat>().ok_or_else(|| FormError::Transport("chat is not configured".to_owned()))
+}
+
+#[server]
+pub async fn list_conversations(cursor: Option<String>) -> Result<ConversationList, FormError> {
+    chat()?.list(cursor).await
+}
+
+#[server]
+pub async fn load_conversation(
+    id: String,
+    before: Option<String>,
+    show: Option<u32>,
+) -> Result<ConversationView, FormError> {
+    let result = chat()?.load(id, before, show).await;
+    if let (Err(FormError::NotFound), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    result
+}
+
+#[server]
+pub async fn new_conversation() -> Result<(), FormError> {
+    let id = chat()?.create().await?;
+    leptos_axum::redirect(&format!("/chat/{id}"));
+    Ok(())
+}
+
+/// Starts a conversation with its first message (the empty state's composer).
+#[server]
+pub async fn start_conversation(content: String) -> Result<(), FormError> {
+    let chat = chat()?;
+    if content.trim().is_empty() {
+        return Err(FormError::field_error("content", "Write a message first."));
+    }
+    let id = chat.create().await?;
+    let sent = chat.send(id.clone(), content).await;
+    leptos_axum::redirect(&format!("/chat/{id}#latest"));
+    // The conversation exists either way; a failed reply shows on its page with a retry.
+    match sent {
+        Ok(()) | Err(FormError::Assistant(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+#[server]
+pub async fn send_message(conversation_id: String, content: String) -> Result<(), FormError> {
+    chat()?.send(conversation_id.clone(), content).await?;
+    leptos_axum::redirect(&format!("/chat/{conversation_id}#latest"));
+    Ok(())
+}
+
+#[server]
+pub async fn retry_reply(conversation_id: String) -> Result<(), FormError> {
+    chat()?.retry(conversation_id.clone()).await?;
+    leptos_axum::redirect(&format!("/chat/{conversation_id}#latest"));
+    Ok(())
+}
+
+#[server]
+pub async fn rename_conversation(conversation_id: String, title: String) -> Result<String, FormError> {
+    let title = chat()?.rename(conversation_id.clone(), title).await?;
+    leptos_axum::redirect(&format!("/chat/{conversation_id}"));
+    Ok(title)
+}
+
+#[server]
+pub async fn delete_conversation(conversation_id: String) -> Result<(), FormError> {
+    chat()?.delete(conversation_id).await?;
+    leptos_axum::redirect("/chat");
+    Ok(())
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Parley's two commands. Each installs what is missing, skipping whatever is already there:
+#   ./dev.sh run    serve the app with live reload at http://127.0.0.1:3000 (SQLite, development defaults)
+#   ./dev.sh test   run every test: unit, integration (real SQLite, real server) and Playwright (real Chromium)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+CARGO_LEPTOS_VERSION=0.3.7
+BINARYEN_VERSION=132
+# Build outputs and tools live outside the clone, so a fresh clone (CI) reuses them when they exist.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/parley-target}"
+TOOLS_DIR="${PARLEY_TOOLS_DIR:-$HOME/.cache/parley-tools}"
+export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
+# cargo-leptos compiles the server with this set, and Leptos reads it at compile time to name the WASM file.
+# Setting it for every cargo command keeps `cargo test` from rebuilding (and renaming) the same binary.
+export LEPTOS_OUTPUT_NAME=parley
+
+step() { printf '\n==> %s\n' "$*"; }
+skip() { printf '    already done: %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "error: '$*' needs root; run it as root or install it yourself" >&2; exit 1; fi
+}
+
+apt_install() {
+  step "installing Debian packages: $*"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+ensure_wasm_target() {
+  if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    skip "wasm32-unknown-unknown target"
+  else
+    step "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+ensure_cargo_leptos() {
+  if cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+    skip "cargo-leptos $CARGO_LEPTOS_VERSION"
+  else
+    step "building cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes on 2 cores, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  fi
+}
+
+ensure_wasm_bindgen() {
+  # The CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+  local want
+  want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+  if wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then
+    skip "wasm-bindgen-cli $want"
+  else
+    step "building wasm-bindgen-cli $want (about 2 minutes, once)"
+    # Not --locked: its lock file names a crate release this registry does not have.
+    cargo install wasm-bindgen-cli --version "$want" --force
+  fi
+}
+
+ensure_wasm_opt() {
+  # Release builds need a current wasm-opt; Debian's (108) builds a bundle that silently fails to hydrate.
+  if wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    skip "wasm-opt $BINARYEN_VERSION"
+  else
+    step "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into $TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
+  fi
+}
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then skip "chromium"; else apt_install chromium; fi
+}
+
+ensure_end2end_packages() {
+  if [ -d end2end/node_modules/@playwright/test ] && [ end2end/node_modules -nt end2end/package-lock.json ]; then
+    skip "end2end npm packages"
+  else
+    step "installing the end2end npm packages"
+    (cd end2end && npm ci --no-audit --no-fund)
+  fi
+}
+
+cmd_run() {
+  ensure_wasm_target
+  ensure_cargo_leptos
+  ensure_wasm_bindgen
+  step "serving Parley at http://127.0.0.1:3000 (SQLite in ./data, live reload)"
+  exec cargo leptos watch
+}
+
+cmd_test() {
+  local started=$SECONDS
+  ensure_wasm_target
+  ensure_cargo_leptos
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+  ensure_chromium
+  ensure_end2end_packages
+
+  step "running the Rust tests (unit + integration against real SQLite and the real server)"
+  # One test at a time: each integration test starts the app on its own Tokio runtime in one process, and
+  # Leptos's process-wide state hung about 1 run in 40 when page renders on several runtimes overlapped.
+  # Serial, the 65 integration tests take about 7 s.
+  cargo test --release --locked -p app -p parley -- --test-threads=1
+
+  step "building the release binary and WASM bundle"
+  cargo leptos build --release
+
+  step "checking that no server-only crate reaches the WASM bundle"
+  scripts/check-wasm-bundle.sh
+
+  step "running the browser tests (Playwright, Debian's Chromium, the release binary)"
+  (cd end2end && PARLEY_BIN="$CARGO_TARGET_DIR/release/parley" npx playwright test)
+
+  step "all tests passed in $((SECONDS - started)) s"
+}
+
+case "${1:-}" in
+  run) cmd_run ;;
+  test) cmd_test ;;
+  *) echo "usage: ./dev.sh run | ./dev.sh test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,71 @@
+import { defineConfig, devices } from '@playwright/test';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+
+// The suite drives the real release binary (built by `./dev.sh test`) on a loopback port, with a fresh
+// SQLite file for every run, in Debian's Chromium (Playwright's own browser download cannot work here).
+const port = Number(process.env.PARLEY_E2E_PORT ?? 3197);
+const baseURL = `http://127.0.0.1:${port}`;
+const repoRoot = path.resolve(__dirname, '..');
+const binary = process.env.PARLEY_BIN ?? path.join(repoRoot, 'target', 'release', 'parley');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: process.env.CI ? 2 : undefined,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-dev-shm-usage',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run',
+            '--disable-quic',
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    command: binary,
+    cwd: repoRoot,
+    url: `${baseURL}/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      PARLEY_ENV: 'production',
+      DATABASE_URL: `sqlite://${path.join(dataDir, 'parley-e2e.db')}`,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: path.join(repoRoot, 'target', 'site'),
+      SESSION_SECRET: 'e2e-session-secret-0123456789abcdef0123',
+      JWT_SECRET: 'e2e-jwt-secret-0123456789abcdef0123456789',
+      RUST_LOG: 'warn',
+      // Every test logs in from 127.0.0.1; the limits themselves are tested with servers of their own.
+      PARLEY_RATE_LIMIT_AUTH_PER_IP: '100000',
+      PARLEY_RATE_LIMIT_LOGIN_FAILURES: '100000',
+      // Slow enough that a reply visibly streams (and can be stopped), fast enough for the suite.
+      PARLEY_DEMO_CHUNK_DELAY_MS: '15',
+    },
+  },
+});

@@ -1,0 +1,122 @@
+//! `/api/v1/auth/*`: signup, login, refresh and logout for API clients.
+
+use axum::{body::Bytes, extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    extract::{ApiJson, BearerUser, ClientIp},
+    ErrorBody, UserBody,
+};
+use crate::{auth::service::IssuedTokens, error::ApiError, startup::AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct SignupRequest {
+    email: String,
+    password: String,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub(super) struct LogoutRequest {
+    refresh_token: Option<String>,
+}
+
+/// What signup, login and refresh return.
+#[derive(Serialize, ToSchema)]
+pub(super) struct TokenBody {
+    user: UserBody,
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    refresh_token: String,
+}
+
+impl From<IssuedTokens> for TokenBody {
+    fn from(issued: IssuedTokens) -> Self {
+        TokenBody {
+            refresh_token: issued.refresh_token().to_owned(),
+            user: issued.user.into(),
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest, responses(
+    (status = 201, description = "Account created and signed in", body = TokenBody),
+    (status = 400, description = "`validation_failed` (with `fields`) or `malformed_request`", body = ErrorBody),
+    (status = 409, description = "`email_taken`", body = ErrorBody),
+    (status = 413, description = "`payload_too_large`", body = ErrorBody),
+    (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+))]
+pub(super) async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<SignupRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state.accounts.signup(&ip, &body.email, &body.password, body.display_name.as_deref()).await?;
+    let issued = state.accounts.start_api_login(user).await?;
+    Ok((StatusCode::CREATED, Json(TokenBody::from(issued))))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, description = "Signed in", body = TokenBody),
+    (status = 400, description = "`malformed_request`", body = ErrorBody),
+    (status = 401, description = "`invalid_credentials`: unknown email or wrong password, alike", body = ErrorBody),
+    (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+))]
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state.accounts.login(&ip, &body.email, &body.password).await?;
+    let issued = state.accounts.start_api_login(user).await?;
+    Ok(Json(TokenBody::from(issued)))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, description = "A new token pair; the presented refresh token stops working", body = TokenBody),
+    (status = 401, description = "`unauthorized`: unknown, expired or reused (reuse revokes the whole login)", body = ErrorBody),
+    (status = 429, description = "`rate_limited`", body = ErrorBody),
+))]
+pub(super) async fn refresh(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let issued = state.accounts.refresh(&ip, &body.refresh_token).await?;
+    Ok(Json(TokenBody::from(issued)))
+}
+
+/// The body is optional here, so it is read by hand: empty means "no refresh token given".
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>), security(("bearer" = [])), responses(
+    (status = 204, description = "That login's refresh tokens are revoked"),
+    (status = 401, description = "`unauthorized`", body = ErrorBody),
+))]
+pub(super) async fn logout(State(state): State<AppState>, auth: BearerUser, body: Bytes) -> Result<StatusCode, ApiError> {
+    let request: LogoutRequest = super::extract::optional_json(&body)?.unwrap_or_default();
+    state.accounts.logout_api(auth.grant, request.refresh_token.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,238 @@
+//! The account service: every account operation, for the JSON API and the browser alike. It validates with
+//! the shared domain types, hashes off the runtime, and talks to the database only through `db`.
+
+use std::collections::BTreeMap;
+
+use app::domain::{DisplayName, Email, Password};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use super::{
+    hashing::{HashingError, PasswordHasher, Verified},
+    rate_limit::{RateLimiter, RetryAfter},
+    tokens::{self, AccessGrant, TokenKeys},
+};
+use crate::db::{Database, DbError, RefreshOutcome, User};
+
+/// Messages per field, for `validation_failed` and for inline form errors.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("some fields are invalid")]
+    Validation(FieldErrors),
+    #[error("this email is already registered")]
+    EmailTaken,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("too many attempts")]
+    RateLimited(RetryAfter),
+    #[error("the database is unavailable")]
+    Database(#[from] DbError),
+    #[error("password hashing failed")]
+    Hashing(#[from] HashingError),
+    #[error("could not sign the access token")]
+    Token(#[from] jsonwebtoken::errors::Error),
+}
+
+/// What an API client receives after signup, login or refresh.
+pub struct IssuedTokens {
+    pub user: User,
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: SecretString,
+}
+
+#[derive(Clone)]
+pub struct AccountService {
+    db: Database,
+    hasher: PasswordHasher,
+    keys: TokenKeys,
+    limiter: RateLimiter,
+}
+
+fn field_error(fields: &mut FieldErrors, field: &str, message: impl Into<String>) {
+    fields.entry(field.to_owned()).or_default().push(message.into());
+}
+
+fn rate_limited(check: Result<(), RetryAfter>) -> Result<(), AccountError> {
+    check.map_err(AccountError::RateLimited)
+}
+
+impl AccountService {
+    pub fn new(db: Database, hasher: PasswordHasher, keys: TokenKeys, limiter: RateLimiter) -> Self {
+        AccountService { db, hasher, keys, limiter }
+    }
+
+    pub async fn signup(
+        &self,
+        client_ip: &str,
+        email: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<User, AccountError> {
+        rate_limited(self.limiter.hit_auth_ip(client_ip).await?)?;
+
+        let mut fields = FieldErrors::new();
+        let email = Email::parse(email).map_err(|e| field_error(&mut fields, "email", e.to_string())).ok();
+        let password = Password::parse(password.to_owned())
+            .map_err(|e| e.messages().into_iter().for_each(|m| field_error(&mut fields, "password", m)))
+            .ok();
+        let display_name = DisplayName::parse_optional(display_name)
+            .map_err(|e| field_error(&mut fields, "display_name", e.to_string()))
+            .ok();
+        let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
+            return Err(AccountError::Validation(fields));
+        };
+
+        let hash = self.hasher.hash(password.expose().to_owned().into()).await?;
+        match self.db.insert_user(email.as_str(), display_name.as_ref().map(DisplayName::as_str), &hash).await {
+            Ok(user) => {
+                tracing::info!(user_id = %user.id, "account created");
+                Ok(user)
+            }
+            Err(DbError::UniqueViolation) => Err(AccountError::EmailTaken),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Checks an email and password. Unknown emails and wrong passwords get the same error after the same
+    /// work; repeated failures for one email are refused for a while.
+    pub async fn login(&self, client_ip: &str, email: &str, password: &str) -> Result<User, AccountError> {
+        rate_limited(self.limiter.hit_auth_ip(client_ip).await?)?;
+        let email = email.trim().to_lowercase();
+        rate_limited(self.limiter.check_login_failures(&email).await?)?;
+
+        let credentials = self.db.find_credentials_by_email(&email).await?;
+        let stored = credentials.as_ref().map(|c| c.password_hash.clone());
+        match self.hasher.verify(password.to_owned().into(), stored).await? {
+            Verified::No => {
+                self.limiter.record_login_failure(&email).await?;
+                tracing::info!("login refused");
+                Err(AccountError::InvalidCredentials)
+            }
+            Verified::Yes { rehashed } => {
+                let credentials = credentials.ok_or(AccountError::InvalidCredentials)?;
+                if let Some(hash) = rehashed {
+                    self.db.update_password_hash(credentials.id, &hash).await?;
+                }
+                let user = self.db.find_user(credentials.id).await?.ok_or(AccountError::InvalidCredentials)?;
+                tracing::info!(user_id = %user.id, "login");
+                Ok(user)
+            }
+        }
+    }
+
+    /// Starts an API login for `user`: a new refresh-token family and a first access token.
+    pub async fn start_api_login(&self, user: User) -> Result<IssuedTokens, AccountError> {
+        let (refresh_token, stored) = tokens::new_refresh_token();
+        let login_id = self.db.create_login(user.id, &stored).await?;
+        let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id })?;
+        Ok(IssuedTokens { user, access_token, expires_in: tokens::ACCESS_TOKEN_SECONDS, refresh_token })
+    }
+
+    /// Trades a refresh token for a new pair. A token presented twice revokes its whole login.
+    pub async fn refresh(&self, client_ip: &str, refresh_token: &str) -> Result<IssuedTokens, AccountError> {
+        rate_limited(self.limiter.hit_auth_ip(client_ip).await?)?;
+        let (next_token, next) = tokens::new_refresh_token();
+        match self.db.rotate_refresh_token(&tokens::hash_refresh_token(refresh_token), &next).await? {
+            RefreshOutcome::Rotated { user, login_id } => {
+                let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id })?;
+                Ok(IssuedTokens { user, access_token, expires_in: tokens::ACCESS_TOKEN_SECONDS, refresh_token: next_token })
+            }
+            RefreshOutcome::ReuseDetected => {
+                tracing::warn!("refresh token reused: its login was revoked");
+                Err(AccountError::Unauthorized)
+            }
+            RefreshOutcome::Rejected => Err(AccountError::Unauthorized),
+        }
+    }
+
+    /// The user an access token speaks for, if the token is valid and its login still live.
+    pub async fn authenticate(&self, access_token: &str) -> Result<(User, AccessGrant), AccountError> {
+        let grant = self.keys.verify_access_token(access_token).ok_or(AccountError::Unauthorized)?;
+        let user = self
+            .db
+            .find_user_with_live_login(grant.user_id, grant.login_id)
+            .await?
+            .ok_or(AccountError::Unauthorized)?;
+        Ok((user, grant))
+    }
+
+    /// Ends the API login of `grant` (and the one `refresh_token` belongs to, if it is the user's).
+    pub async fn logout_api(&self, grant: AccessGrant, refresh_token: Option<&str>) -> Result<(), AccountError> {
+        self.db.revoke_login(grant.user_id, grant.login_id).await?;
+        if let Some(token) = refresh_token
+            && let Some(login_id) = self.db.login_of_refresh_token(grant.user_id, &tokens::hash_refresh_token(token)).await?
+        {
+            self.db.revoke_login(grant.user_id, login_id).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn find_user(&self, user_id: Uuid) -> Result<Option<User>, AccountError> {
+        Ok(self.db.find_user(user_id).await?)
+    }
+
+    pub async fn update_display_name(&self, user_id: Uuid, display_name: &str) -> Result<User, AccountError> {
+        let name = DisplayName::parse(display_name).map_err(|e| {
+            let mut fields = FieldErrors::new();
+            field_error(&mut fields, "display_name", e.to_string());
+            AccountError::Validation(fields)
+        })?;
+        self.db.update_display_name(user_id, name.as_str()).await?.ok_or(AccountError::Unauthorized)
+    }
+
+    /// Changes the password after checking the current one, then ends every other API login and browser
+    /// session of the user (`keep_login` / `keep_session` name the caller's own).
+    pub async fn change_password(
+        &self,
+        user_id: Uuid,
+        current_password: &str,
+        new_password: &str,
+        keep_login: Option<Uuid>,
+        keep_session: Option<&str>,
+    ) -> Result<(), AccountError> {
+        let new_password = Password::parse(new_password.to_owned()).map_err(|e| {
+            let mut fields = FieldErrors::new();
+            e.messages().into_iter().for_each(|m| field_error(&mut fields, "new_password", m));
+            AccountError::Validation(fields)
+        })?;
+        self.verify_password_of(user_id, current_password).await?;
+        let hash = self.hasher.hash(new_password.expose().to_owned().into()).await?;
+        self.db.update_password_hash(user_id, &hash).await?;
+        self.db.revoke_all_except(user_id, keep_login, keep_session).await?;
+        tracing::info!(user_id = %user_id, "password changed; other sessions ended");
+        Ok(())
+    }
+
+    /// Ends every API login and browser session of the user.
+    pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<(), AccountError> {
+        self.db.revoke_all_except(user_id, None, None).await?;
+        Ok(())
+    }
+
+    /// Deletes the account and everything it owns, after checking the password.
+    pub async fn delete_account(&self, user_id: Uuid, password: &str) -> Result<(), AccountError> {
+        self.verify_password_of(user_id, password).await?;
+        self.db.delete_user(user_id).await?;
+        tracing::info!(user_id = %user_id, "account deleted");
+        Ok(())
+    }
+
+    async fn verify_password_of(&self, user_id: Uuid, password: &str) -> Result<(), AccountError> {
+        let stored = self.db.find_credentials(user_id).await?.map(|c| c.password_hash);
+        match self.hasher.verify(password.to_owned().into(), stored).await? {
+            Verified::Yes { .. } => Ok(()),
+            Verified::No => Err(AccountError::InvalidCredentials),
+        }
+    }
+}
+
+impl IssuedTokens {
+    pub fn refresh_token(&self) -> &str {
+        self.refresh_token.expose_secret()
+    }
+}

@@ -1,0 +1,126 @@
+//! The browser's side of accounts: the server functions' port, backed by the account service and the
+//! cookie session of the request being handled.
+
+use app::server_fns::accounts::{AccountsPort, FormError, UserSummary};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{request_ip, session, session_error, session_user_id};
+use crate::{
+    auth::{AccountError, AccountService},
+    db::{User, SESSION_USER_KEY},
+    error::error_chain,
+};
+
+pub struct BrowserAccounts {
+    pub accounts: AccountService,
+    pub trust_proxy: bool,
+}
+
+impl From<AccountError> for FormError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Validation(fields) => FormError::Fields(fields),
+            AccountError::EmailTaken => FormError::EmailTaken,
+            AccountError::InvalidCredentials => FormError::InvalidCredentials,
+            AccountError::Unauthorized => FormError::Unauthorized,
+            AccountError::RateLimited(retry) => FormError::RateLimited { retry_after: retry.0 },
+            AccountError::Database(cause) => {
+                tracing::error!(error = %error_chain(&cause), "database error");
+                FormError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %error_chain(&other), "internal error");
+                FormError::Transport("please try again".to_owned())
+            }
+        }
+    }
+}
+
+/// Signs this browser in as `user_id`, under a new session id so that an id planted before login is
+/// worthless after it.
+async fn sign_in(session: &Session, user_id: Uuid) -> Result<(), FormError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session.insert(SESSION_USER_KEY, user_id.to_string()).await.map_err(session_error)
+}
+
+impl BrowserAccounts {
+    /// The signed-in user, or `Unauthorized`.
+    async fn signed_in(&self, session: &Session) -> Result<User, FormError> {
+        let Some(user_id) = session_user_id(session).await? else { return Err(FormError::Unauthorized) };
+        self.accounts.find_user(user_id).await?.ok_or(FormError::Unauthorized)
+    }
+}
+
+#[async_trait::async_trait]
+impl AccountsPort for BrowserAccounts {
+    async fn current_user(&self) -> Result<Option<UserSummary>, FormError> {
+        let session = session().await?;
+        match self.signed_in(&session).await {
+            Ok(user) => Ok(Some(UserSummary { email: user.email, display_name: user.display_name })),
+            Err(FormError::Unauthorized) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn signup(&self, email: String, display_name: Option<String>, password: String) -> Result<(), FormError> {
+        let ip = request_ip(self.trust_proxy);
+        let session = session().await?;
+        let user = self.accounts.signup(&ip, &email, &password, display_name.as_deref()).await?;
+        sign_in(&session, user.id).await
+    }
+
+    async fn login(&self, email: String, password: String) -> Result<(), FormError> {
+        let ip = request_ip(self.trust_proxy);
+        let session = session().await?;
+        let user = self.accounts.login(&ip, &email, &password).await?;
+        sign_in(&session, user.id).await
+    }
+
+    async fn logout(&self) -> Result<(), FormError> {
+        // Deletes the stored session and clears the cookie.
+        session().await?.flush().await.map_err(session_error)
+    }
+
+    async fn update_display_name(&self, display_name: String) -> Result<(), FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        self.accounts.update_display_name(user.id, &display_name).await?;
+        Ok(())
+    }
+
+    async fn change_password(&self, current_password: String, new_password: String) -> Result<(), FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        let keep = session.id().map(|id| id.to_string());
+        self.accounts
+            .change_password(user.id, &current_password, &new_password, None, keep.as_deref())
+            .await
+            .map_err(|error| match error {
+                AccountError::InvalidCredentials => {
+                    FormError::field_error("current_password", "The current password is incorrect.")
+                }
+                AccountError::Validation(fields) => FormError::Fields(fields),
+                other => other.into(),
+            })?;
+        // A fresh id for this session too: the old one may have been seen by whoever forced the change.
+        session.cycle_id().await.map_err(session_error)
+    }
+
+    async fn sign_out_everywhere(&self) -> Result<(), FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        self.accounts.sign_out_everywhere(user.id).await?;
+        session.flush().await.map_err(session_error)
+    }
+
+    async fn delete_account(&self, password: String) -> Result<(), FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        self.accounts.delete_account(user.id, &password).await.map_err(|error| match error {
+            AccountError::InvalidCredentials => FormError::field_error("password", "The password is incorrect."),
+            other => other.into(),
+        })?;
+        session.flush().await.map_err(session_error)
+    }
+}

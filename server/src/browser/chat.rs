@@ -1,0 +1,147 @@
+use app::server_fns::{
+    accounts::FormError,
+    chat::{ChatPort, ConversationList, ConversationSummary, ConversationView, MessageView},
+};
+use chrono::SecondsFormat;
+use uuid::Uuid;
+
+use super::{session, session_user_id};
+use crate::{
+    auth::AccountService,
+    chat::{markdown, whole_reply, ChatError, ChatService, ReplyEvent},
+    db::Message,
+    error::error_chain,
+};
+
+/// How many conversations the sidebar shows per page, and messages a page shows at a time.
+const SIDEBAR_PAGE: u32 = 50;
+const MESSAGE_PAGE: u32 = 50;
+
+pub struct BrowserChat {
+    pub chat: ChatService,
+    pub accounts: AccountService,
+}
+
+impl From<ChatError> for FormError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::Validation(fields) => FormError::Fields(fields),
+            ChatError::NotFound => FormError::NotFound,
+            ChatError::Database(cause) => {
+                tracing::error!(error = %error_chain(&cause), "database error");
+                FormError::Unavailable
+            }
+        }
+    }
+}
+
+fn view_of(message: Message) -> MessageView {
+    MessageView {
+        id: message.id.to_string(),
+        html: markdown::render(&message.content),
+        role: message.role,
+        created_at: message.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }
+}
+
+/// A path id that is not a UUID names nothing.
+fn conversation_id(raw: &str) -> Result<Uuid, FormError> {
+    raw.parse().map_err(|_| FormError::NotFound)
+}
+
+/// The most messages one page render shows when "Load older" is followed without JavaScript.
+const MAX_SHOWN: u32 = 5_000;
+
+impl BrowserChat {
+    /// The newest `show` messages, oldest first, read in pages of 100.
+    async fn newest(&self, user: Uuid, id: Uuid, show: u32) -> Result<(Vec<Message>, Option<String>), ChatError> {
+        let mut pages = Vec::new();
+        let mut collected = 0;
+        let mut cursor = None;
+        loop {
+            let want = (show - collected).min(100);
+            let (page, next) = self.chat.messages(user, id, Some(want), cursor.as_deref()).await?;
+            collected += page.len() as u32;
+            pages.push(page);
+            cursor = next;
+            if collected >= show || cursor.is_none() {
+                break;
+            }
+        }
+        Ok((pages.into_iter().rev().flatten().collect(), cursor))
+    }
+
+    async fn user_id(&self) -> Result<Uuid, FormError> {
+        let id = session_user_id(&session().await?).await?.ok_or(FormError::Unauthorized)?;
+        self.accounts.find_user(id).await?.map(|u| u.id).ok_or(FormError::Unauthorized)
+    }
+
+    /// Waits for the reply to finish.
+    async fn finish(events: tokio::sync::mpsc::Receiver<ReplyEvent>) -> Result<(), FormError> {
+        whole_reply(events).await.map(|_| ()).map_err(FormError::Assistant)
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatPort for BrowserChat {
+    async fn list(&self, cursor: Option<String>) -> Result<ConversationList, FormError> {
+        let user = self.user_id().await?;
+        let (items, next_cursor) = self.chat.list_conversations(user, Some(SIDEBAR_PAGE), cursor.as_deref()).await?;
+        Ok(ConversationList {
+            items: items
+                .into_iter()
+                .map(|c| ConversationSummary {
+                    id: c.id.to_string(),
+                    title: c.title,
+                    updated_at: c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+
+    async fn load(&self, id: String, before: Option<String>, show: Option<u32>) -> Result<ConversationView, FormError> {
+        let user = self.user_id().await?;
+        let id = conversation_id(&id)?;
+        let conversation = self.chat.conversation(user, id).await?;
+        let (messages, older_cursor) = match (&before, show) {
+            (None, Some(show)) if show > MESSAGE_PAGE => self.newest(user, id, show.min(MAX_SHOWN)).await?,
+            _ => self.chat.messages(user, id, Some(MESSAGE_PAGE), before.as_deref()).await?,
+        };
+        let awaiting_reply = before.is_none() && messages.last().is_some_and(|m| m.role == "user");
+        Ok(ConversationView {
+            id: conversation.id.to_string(),
+            title: conversation.title,
+            messages: messages.into_iter().map(view_of).collect(),
+            older_cursor,
+            awaiting_reply,
+        })
+    }
+
+    async fn create(&self) -> Result<String, FormError> {
+        let user = self.user_id().await?;
+        Ok(self.chat.create_conversation(user, None).await?.id.to_string())
+    }
+
+    async fn send(&self, id: String, content: String) -> Result<(), FormError> {
+        let user = self.user_id().await?;
+        let (_, events) = self.chat.send(user, conversation_id(&id)?, &content).await?;
+        Self::finish(events).await
+    }
+
+    async fn retry(&self, id: String) -> Result<(), FormError> {
+        let user = self.user_id().await?;
+        let (_, events) = self.chat.retry(user, conversation_id(&id)?).await?;
+        Self::finish(events).await
+    }
+
+    async fn rename(&self, id: String, title: String) -> Result<String, FormError> {
+        let user = self.user_id().await?;
+        Ok(self.chat.rename(user, conversation_id(&id)?, &title).await?.title)
+    }
+
+    async fn delete(&self, id: String) -> Result<(), FormError> {
+        let user = self.user_id().await?;
+        Ok(self.chat.delete(user, conversation_id(&id)?).await?)
+    }
+}

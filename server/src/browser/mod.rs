@@ -1,0 +1,34 @@
+//! The browser's side: the ports that the Leptos server functions call, backed by the services and by the
+//! cookie session of the request being handled.
+
+mod accounts;
+mod chat;
+
+pub use accounts::BrowserAccounts;
+pub use chat::BrowserChat;
+
+use app::server_fns::accounts::FormError;
+use axum::http::request::Parts;
+use leptos::prelude::use_context;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::{api::extract::client_ip, db::SESSION_USER_KEY, error::error_chain};
+
+fn session_error(error: tower_sessions::session::Error) -> FormError {
+    tracing::error!(error = %error_chain(&error), "session store error");
+    FormError::Unavailable
+}
+
+async fn session() -> Result<Session, FormError> {
+    leptos_axum::extract::<Session>().await.map_err(|_| FormError::Transport("no session layer".to_owned()))
+}
+
+fn request_ip(trust_proxy: bool) -> String {
+    use_context::<Parts>().map_or_else(|| "unknown".to_owned(), |parts| client_ip(&parts, trust_proxy))
+}
+
+async fn session_user_id(session: &Session) -> Result<Option<Uuid>, FormError> {
+    let id: Option<String> = session.get(SESSION_USER_KEY).await.map_err(session_error)?;
+    Ok(id.and_then(|id| id.parse().ok()))
+}

@@ -1,0 +1,297 @@
+//! The chat service: conversations, paging, and replies from the assistant, for the JSON API and the
+//! chat pages alike.
+//!
+//! Stored state when a reply goes wrong, by design:
+//! - the user's message is stored before the assistant is asked, so it is never lost;
+//! - if the assistant fails, no reply is stored and the failure is reported; the user can retry, which
+//!   answers the last unanswered message;
+//! - if the client goes away mid-stream (closed tab, Stop button), generation stops and the text produced
+//!   so far is stored as the reply: history keeps what the user saw (and at most a few pieces more).
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::cursor;
+use crate::{
+    assistant::{Assistant, AssistantError, Role, Turn},
+    auth::FieldErrors,
+    db::{Conversation, Database, DbError, Message},
+};
+
+pub const DEFAULT_TITLE: &str = "New chat";
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_CONTENT_CHARS: usize = 32_000;
+pub const DEFAULT_CONVERSATION_PAGE: u32 = 20;
+pub const DEFAULT_MESSAGE_PAGE: u32 = 50;
+/// The most earlier messages ever sent to the assistant, whatever the character budget.
+const HISTORY_MESSAGES: u32 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("some fields are invalid")]
+    Validation(FieldErrors),
+    #[error("no such conversation")]
+    NotFound,
+    #[error("the database is unavailable")]
+    Database(#[from] DbError),
+}
+
+/// What happens to a reply, as it happens.
+#[derive(Debug)]
+pub enum ReplyEvent {
+    Delta(String),
+    Done { message: Message, reply: Message },
+    /// The assistant failed; `message` (the user's) is stored, no reply is.
+    Failed { message: Message, reason: String },
+}
+
+#[derive(Clone)]
+pub struct ChatService {
+    db: Database,
+    assistant: Arc<dyn Assistant>,
+    history_chars: usize,
+}
+
+fn invalid(field: &str, message: &str) -> ChatError {
+    ChatError::Validation(FieldErrors::from([(field.to_owned(), vec![message.to_owned()])]))
+}
+
+fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ChatError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(invalid("limit", "limit must be between 1 and 100.")),
+    }
+}
+
+fn parse_title(raw: &str) -> Result<String, ChatError> {
+    let title = raw.trim();
+    if title.is_empty() {
+        Err(invalid("title", "Title cannot be empty."))
+    } else if title.chars().count() > MAX_TITLE_CHARS {
+        Err(invalid("title", "Title must be at most 200 characters."))
+    } else {
+        Ok(title.to_owned())
+    }
+}
+
+/// A title for a new chat from its first message: the first line with its Markdown marks removed,
+/// shortened.
+pub fn title_from(content: &str) -> String {
+    let line = content
+        .lines()
+        .map(|l| l.trim().trim_start_matches(['#', '>', '-', ' ']).replace(['*', '_', '`'], ""))
+        .map(|l| l.trim().to_owned())
+        .find(|l| !l.is_empty())
+        .unwrap_or_else(|| DEFAULT_TITLE.to_owned());
+    if line.chars().count() > 60 {
+        format!("{}…", line.chars().take(59).collect::<String>().trim_end())
+    } else {
+        line
+    }
+}
+
+impl ChatService {
+    pub fn new(db: Database, assistant: Arc<dyn Assistant>, history_chars: usize) -> Self {
+        ChatService { db, assistant, history_chars }
+    }
+
+    pub async fn list_conversations(
+        &self,
+        user_id: Uuid,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Conversation>, Option<String>), ChatError> {
+        let limit = page_limit(limit, DEFAULT_CONVERSATION_PAGE)?;
+        let after = match cursor.filter(|c| !c.is_empty()) {
+            None => None,
+            Some(raw) => Some(cursor::decode(raw).ok_or_else(|| invalid("cursor", "This cursor is not valid."))?),
+        };
+        let page = self.db.list_conversations(user_id, limit, after).await?;
+        Ok((page.items, page.next.map(cursor::encode)))
+    }
+
+    pub async fn create_conversation(&self, user_id: Uuid, title: Option<&str>) -> Result<Conversation, ChatError> {
+        let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
+            None => DEFAULT_TITLE.to_owned(),
+            Some(title) => parse_title(title)?,
+        };
+        Ok(self.db.create_conversation(user_id, &title).await?)
+    }
+
+    pub async fn conversation(&self, user_id: Uuid, id: Uuid) -> Result<Conversation, ChatError> {
+        self.db.find_conversation(user_id, id).await?.ok_or(ChatError::NotFound)
+    }
+
+    pub async fn rename(&self, user_id: Uuid, id: Uuid, title: &str) -> Result<Conversation, ChatError> {
+        let title = parse_title(title)?;
+        self.db.rename_conversation(user_id, id, &title).await?.ok_or(ChatError::NotFound)
+    }
+
+    pub async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), ChatError> {
+        if self.db.delete_conversation(user_id, id).await? { Ok(()) } else { Err(ChatError::NotFound) }
+    }
+
+    pub async fn messages(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        limit: Option<u32>,
+        before: Option<&str>,
+    ) -> Result<(Vec<Message>, Option<String>), ChatError> {
+        let limit = page_limit(limit, DEFAULT_MESSAGE_PAGE)?;
+        let before = match before.filter(|c| !c.is_empty()) {
+            None => None,
+            Some(raw) => Some(cursor::decode(raw).ok_or_else(|| invalid("before", "This cursor is not valid."))?),
+        };
+        self.conversation(user_id, conversation_id).await?;
+        let page = self.db.list_messages(user_id, conversation_id, limit, before).await?;
+        Ok((page.items, page.next.map(cursor::encode)))
+    }
+
+    /// Stores the user's message, then starts the assistant's reply. The events end with `Done` or
+    /// `Failed`; dropping the receiver stops the reply and stores what was produced so far.
+    pub async fn send(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        content: &str,
+    ) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
+        let content = content.trim();
+        if content.is_empty() {
+            return Err(invalid("content", "Message cannot be empty."));
+        }
+        if content.chars().count() > MAX_CONTENT_CHARS {
+            return Err(invalid("content", "Message must be at most 32,000 characters."));
+        }
+        self.conversation(user_id, conversation_id).await?;
+        let message = self.db.add_message(conversation_id, Role::User.as_str(), content, None).await?;
+        self.db.set_title_if_default(conversation_id, DEFAULT_TITLE, &title_from(content)).await?;
+        Ok((message.clone(), self.start_reply(message)))
+    }
+
+    /// Answers the conversation's last message again when it has no reply (after a failure).
+    pub async fn retry(&self, user_id: Uuid, conversation_id: Uuid) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
+        let (mut last, _) = self.messages(user_id, conversation_id, Some(1), None).await?;
+        match last.pop() {
+            Some(message) if message.role == Role::User.as_str() => Ok((message.clone(), self.start_reply(message))),
+            _ => Err(invalid("conversation", "The last message already has a reply.")),
+        }
+    }
+
+    /// The conversation's recent messages, oldest first, within the character budget (the newest is always
+    /// included, whole).
+    async fn history(&self, conversation_id: Uuid) -> Result<Vec<Turn>, DbError> {
+        let mut used = 0;
+        let mut turns = Vec::new();
+        for message in self.db.recent_messages(conversation_id, HISTORY_MESSAGES).await? {
+            used += message.content.chars().count();
+            if used > self.history_chars && !turns.is_empty() {
+                break;
+            }
+            let role = if message.role == Role::User.as_str() { Role::User } else { Role::Assistant };
+            turns.push(Turn { role, content: message.content });
+        }
+        turns.reverse();
+        Ok(turns)
+    }
+
+    fn start_reply(&self, message: Message) -> mpsc::Receiver<ReplyEvent> {
+        // Capacity 1: the generator runs barely ahead of the client, so a disconnect is noticed promptly.
+        let (events, receiver) = mpsc::channel(1);
+        let service = self.clone();
+        tokio::spawn(async move { service.generate(message, events).await });
+        receiver
+    }
+
+    async fn generate(self, message: Message, events: mpsc::Sender<ReplyEvent>) {
+        let failed = |reason: String| ReplyEvent::Failed { message: message.clone(), reason };
+        let stream = match self.history(message.conversation_id).await {
+            Ok(history) => self.assistant.reply(history).await,
+            Err(error) => {
+                tracing::error!(error = %crate::error::error_chain(&error), "could not read history");
+                let _ = events.send(failed("The database is unavailable.".to_owned())).await;
+                return;
+            }
+        };
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(error = %error, "assistant failed to start a reply");
+                let _ = events.send(failed(user_facing(&error))).await;
+                return;
+            }
+        };
+        let mut text = String::new();
+        let mut client_gone = false;
+        while let Some(piece) = stream.next().await {
+            match piece {
+                Ok(piece) => {
+                    text.push_str(&piece);
+                    if events.send(ReplyEvent::Delta(piece)).await.is_err() {
+                        client_gone = true;
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "assistant failed mid-reply");
+                    let _ = events.send(failed(user_facing(&error))).await;
+                    return;
+                }
+            }
+        }
+        if text.trim().is_empty() {
+            let _ = events.send(failed("The assistant sent an empty reply.".to_owned())).await;
+            return;
+        }
+        match self.db.add_message(message.conversation_id, Role::Assistant.as_str(), &text, Some(message.created_at)).await {
+            Ok(reply) if !client_gone => {
+                let _ = events.send(ReplyEvent::Done { message, reply }).await;
+            }
+            Ok(_) => tracing::info!("client left mid-reply; the partial reply was stored"),
+            Err(error) => {
+                tracing::error!(error = %crate::error::error_chain(&error), "could not store the reply");
+                let _ = events.send(failed("The reply could not be saved.".to_owned())).await;
+            }
+        }
+    }
+}
+
+/// Waits for a reply to finish: the stored message and reply, or the sentence saying why there is no reply.
+pub async fn whole_reply(mut events: mpsc::Receiver<ReplyEvent>) -> Result<(Message, Message), String> {
+    while let Some(event) = events.recv().await {
+        match event {
+            ReplyEvent::Delta(_) => {}
+            ReplyEvent::Done { message, reply } => return Ok((message, reply)),
+            ReplyEvent::Failed { reason, .. } => return Err(reason),
+        }
+    }
+    Err("The reply was interrupted.".to_owned())
+}
+
+fn user_facing(error: &AssistantError) -> String {
+    match error {
+        AssistantError::Timeout(_) => "The assistant took too long to answer.".to_owned(),
+        AssistantError::Status(status) => format!("The assistant's service answered with an error ({status})."),
+        AssistantError::Unreachable(_) => "The assistant's service could not be reached.".to_owned(),
+        AssistantError::Malformed(_) => "The assistant sent a reply Parley could not read.".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from;
+
+    #[test]
+    fn titles_come_from_the_first_line() {
+        assert_eq!(title_from("  \nHello world\nmore"), "Hello world");
+        assert_eq!(title_from("## How do I **paginate** a `list`?"), "How do I paginate a list?");
+        assert_eq!(title_from("```\ncode"), "code");
+        let long = "x".repeat(100);
+        assert_eq!(title_from(&long).chars().count(), 60);
+        assert!(title_from(&long).ends_with('…'));
+    }
+}

@@ -1,0 +1,215 @@
+//! Conversations and messages. Every statement is scoped to the owning user: another user's id behaves
+//! exactly like an unknown one.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Database, DbError};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub role: String,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A position in a list: the sort key of the last item seen. Pages continue with a row-value comparison
+/// (`(created_at, id) < (?, ?)`), which the index serves directly; the equivalent `a < ? OR (a = ? AND …)`
+/// made SQLite scan, so page 1,000 cost twenty times page 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Position {
+    /// A position after every real row, so that the first page is "everything before the end".
+    fn past_everything() -> Self {
+        let far_future = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).expect("9999-12-31 is a valid time");
+        Position { at: far_future, id: Uuid::max() }
+    }
+}
+
+/// One page of a list, and where the next page starts (if there is one).
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Position>,
+}
+
+impl Database {
+    pub async fn create_conversation(&self, user_id: Uuid, title: &str) -> Result<Conversation, DbError> {
+        let now = Utc::now();
+        Ok(sqlx::query_as::<_, Conversation>(
+            "INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+             RETURNING id, title, created_at, updated_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(user_id)
+        .bind(title)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_conversation(&self, user_id: Uuid, id: Uuid) -> Result<Option<Conversation>, DbError> {
+        Ok(sqlx::query_as::<_, Conversation>(
+            "SELECT id, title, created_at, updated_at FROM conversations WHERE id = ? AND user_id = ?",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The user's conversations, most recently active first, `limit` at a time.
+    pub async fn list_conversations(
+        &self,
+        user_id: Uuid,
+        limit: u32,
+        after: Option<Position>,
+    ) -> Result<Page<Conversation>, DbError> {
+        let fetch = i64::from(limit) + 1;
+        let after = after.unwrap_or_else(Position::past_everything);
+        let mut rows = sqlx::query_as::<_, Conversation>(
+            "SELECT id, title, created_at, updated_at FROM conversations
+             WHERE user_id = ? AND (updated_at, id) < (?, ?)
+             ORDER BY updated_at DESC, id DESC LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(after.at)
+        .bind(after.id)
+        .bind(fetch)
+        .fetch_all(&self.pool)
+        .await?;
+        let next = (rows.len() > limit as usize).then(|| {
+            rows.truncate(limit as usize);
+            rows.last().map(|c| Position { at: c.updated_at, id: c.id })
+        });
+        Ok(Page { items: rows, next: next.flatten() })
+    }
+
+    pub async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> Result<Option<Conversation>, DbError> {
+        Ok(sqlx::query_as::<_, Conversation>(
+            "UPDATE conversations SET title = ? WHERE id = ? AND user_id = ?
+             RETURNING id, title, created_at, updated_at",
+        )
+        .bind(title)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Deletes the conversation and its messages; `false` when the user has no such conversation.
+    pub async fn delete_conversation(&self, user_id: Uuid, id: Uuid) -> Result<bool, DbError> {
+        let deleted = sqlx::query("DELETE FROM conversations WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
+    /// The newest `limit` messages before `before` (all of them when `None`), returned oldest first.
+    pub async fn list_messages(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        limit: u32,
+        before: Option<Position>,
+    ) -> Result<Page<Message>, DbError> {
+        let fetch = i64::from(limit) + 1;
+        // The ownership check rides along in the same statement: no message of another user's conversation
+        // can ever be read.
+        let before = before.unwrap_or_else(Position::past_everything);
+        let mut rows = sqlx::query_as::<_, Message>(
+            "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.conversation_id = ? AND c.user_id = ? AND (m.created_at, m.id) < (?, ?)
+             ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+        )
+        .bind(conversation_id)
+        .bind(user_id)
+        .bind(before.at)
+        .bind(before.id)
+        .bind(fetch)
+        .fetch_all(&self.pool)
+        .await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        rows.reverse();
+        let next = if more { rows.first().map(|m| Position { at: m.created_at, id: m.id }) } else { None };
+        Ok(Page { items: rows, next })
+    }
+
+    /// Appends a message and marks the conversation as active, in one transaction.
+    pub async fn add_message(
+        &self,
+        conversation_id: Uuid,
+        role: &str,
+        content: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Message, DbError> {
+        // A reply must sort after the message it answers even when both land in the same microsecond.
+        let mut now = Utc::now();
+        if let Some(floor) = not_before
+            && now <= floor
+        {
+            now = floor + chrono::Duration::microseconds(1);
+        }
+        let mut tx = self.pool.begin().await?;
+        let message = sqlx::query_as::<_, Message>(
+            "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)
+             RETURNING id, conversation_id, role, content, created_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(conversation_id)
+        .bind(role)
+        .bind(content)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE conversations SET updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    /// Sets the title only if it is still the default, so a first message names a new chat but never
+    /// overrides a title the user chose.
+    pub async fn set_title_if_default(&self, conversation_id: Uuid, default_title: &str, title: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE conversations SET title = ? WHERE id = ? AND title = ?")
+            .bind(title)
+            .bind(conversation_id)
+            .bind(default_title)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The most recent `max_messages` messages of a conversation, newest first.
+    pub async fn recent_messages(&self, conversation_id: Uuid, max_messages: u32) -> Result<Vec<Message>, DbError> {
+        Ok(sqlx::query_as::<_, Message>(
+            "SELECT id, conversation_id, role, content, created_at FROM messages
+             WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(conversation_id)
+        .bind(i64::from(max_messages))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,96 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Database, DbError};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user with the stored password hash, for the few places that verify passwords.
+#[derive(sqlx::FromRow)]
+pub struct UserCredentials {
+    pub id: Uuid,
+    pub password_hash: String,
+}
+
+impl Database {
+    /// Inserts a new user; an email that is already registered gives [`DbError::UniqueViolation`].
+    pub async fn insert_user(
+        &self,
+        email: &str,
+        display_name: Option<&str>,
+        password_hash: &str,
+    ) -> Result<User, DbError> {
+        let now = Utc::now();
+        let user = sqlx::query_as::<_, User>(
+            "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             RETURNING id, email, display_name, created_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(email)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(user)
+    }
+
+    pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, DbError> {
+        Ok(sqlx::query_as::<_, User>(
+            "SELECT id, email, display_name, created_at FROM users WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_credentials_by_email(&self, email: &str) -> Result<Option<UserCredentials>, DbError> {
+        Ok(sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn find_credentials(&self, id: Uuid) -> Result<Option<UserCredentials>, DbError> {
+        Ok(sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn update_password_hash(&self, id: Uuid, password_hash: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_display_name(&self, id: Uuid, display_name: &str) -> Result<Option<User>, DbError> {
+        Ok(sqlx::query_as::<_, User>(
+            "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?
+             RETURNING id, email, display_name, created_at",
+        )
+        .bind(display_name)
+        .bind(Utc::now())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Deletes the user; every row they own goes with them (foreign keys cascade).
+    pub async fn delete_user(&self, id: Uuid) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+}

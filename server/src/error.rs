@@ -1,0 +1,142 @@
+//! The JSON API's one error type and its one mapping to responses (the shape is fixed by `API.md`).
+//! Causes are logged here with their chain; bodies carry only a code and a human sentence.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use crate::{
+    api::{ErrorBody, ErrorDetail},
+    auth::{AccountError, FieldErrors},
+    chat::ChatError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("malformed request: {0}")]
+    Malformed(&'static str),
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("rate limited")]
+    RateLimited { retry_after: u64 },
+    #[error("service unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed", "Some fields are invalid."),
+            ApiError::Malformed(message) => (StatusCode::BAD_REQUEST, "malformed_request", message),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Sign in to continue."),
+            ApiError::InvalidCredentials => {
+                (StatusCode::UNAUTHORIZED, "invalid_credentials", "The email or password is incorrect.")
+            }
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Nothing was found here."),
+            ApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
+            }
+            ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken", "This email is already registered."),
+            ApiError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+            }
+            ApiError::RateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts. Try again later.")
+            }
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The service is temporarily unavailable. Try again shortly.",
+            ),
+            ApiError::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side.")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        let fields = match &self {
+            ApiError::Validation(fields) => Some(fields.clone()),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), fields } };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match self {
+            ApiError::RateLimited { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            ApiError::Unauthorized | ApiError::InvalidCredentials => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Validation(fields) => ApiError::Validation(fields),
+            AccountError::EmailTaken => ApiError::EmailTaken,
+            AccountError::InvalidCredentials => ApiError::InvalidCredentials,
+            AccountError::Unauthorized => ApiError::Unauthorized,
+            AccountError::RateLimited(retry) => ApiError::RateLimited { retry_after: retry.0 },
+            AccountError::Database(cause) => {
+                tracing::error!(error = ?error_chain(&cause), "database error");
+                ApiError::Unavailable
+            }
+            other => {
+                tracing::error!(error = ?error_chain(&other), "internal error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::Validation(fields) => ApiError::Validation(fields),
+            ChatError::NotFound => ApiError::NotFound,
+            ChatError::Database(cause) => {
+                tracing::error!(error = %error_chain(&cause), "database error");
+                ApiError::Unavailable
+            }
+        }
+    }
+}
+
+/// The error and all its sources, one per line, for logs.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}

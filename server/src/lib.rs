@@ -1,0 +1,15 @@
+//! The Parley server: configuration, storage, HTTP routes and the Leptos pages, wired together in
+//! [`startup`].
+
+pub mod api;
+pub mod assistant;
+pub mod auth;
+pub mod browser;
+pub mod chat;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod routes;
+pub mod security;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,249 @@
+//! Building and running the application. `main` and the integration tests both go through
+//! [`Application::build`], so the tests exercise exactly what production runs.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use app::server_fns::{accounts::Accounts, chat::Chat};
+use axum::{extract::FromRef, http::header, middleware, routing::get, Router};
+use leptos::{config::LeptosOptions, prelude::*};
+use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha512};
+use tokio::net::TcpListener;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::{Key, SameSite}, Expiry, SessionManagerLayer};
+
+use crate::{
+    api,
+    auth::{
+        hashing::PasswordHasher,
+        rate_limit::RateLimiter,
+        tokens::TokenKeys,
+        AccountService,
+    },
+    assistant::{demo::DemoAssistant, openai::{OpenAiAssistant, OpenAiSettings}, Assistant},
+    browser::{BrowserAccounts, BrowserChat},
+    chat::ChatService,
+    config::{AssistantConfig, Config},
+    db::{Database, DbSessionStore},
+    routes, security, telemetry,
+};
+
+/// The one piece of state every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub accounts: AccountService,
+    pub chat: ChatService,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
+    #[error("could not listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server error")]
+    Serve(#[source] std::io::Error),
+    #[error("could not set up the assistant")]
+    Assistant(#[from] crate::assistant::AssistantError),
+    #[error("could not prepare password hashing")]
+    Hashing(#[from] crate::auth::hashing::HashingError),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: Database,
+}
+
+impl Application {
+    /// Opens and migrates the database, binds the listener (port 0 picks a free port) and builds the
+    /// router. Nothing is served until [`Application::run_until`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let db = Database::connect(config.database_url.expose_secret()).await?;
+        db.migrate().await?;
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr: config.listen_addr, source })?;
+
+        let mut leptos_options = config.leptos_options();
+        leptos_options.site_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        let accounts = AccountService::new(
+            db.clone(),
+            PasswordHasher::new(config.hashing_concurrency)?,
+            TokenKeys::new(&config.jwt_secret),
+            RateLimiter::new(db.clone(), config.rate_limits),
+        );
+        let (assistant, history_chars) = assistant(&config.assistant)?;
+        let chat = ChatService::new(db.clone(), assistant, history_chars);
+        let state = AppState { config: Arc::new(config), db: db.clone(), accounts, chat, leptos_options };
+        spawn_housekeeping(db.clone());
+        Ok(Application { listener, router: router(state), db })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish and closes the pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartupError::Serve)?;
+        tracing::info!("shutting down: closing the database pool");
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+fn assistant(config: &AssistantConfig) -> Result<(Arc<dyn Assistant>, usize), StartupError> {
+    Ok(match config {
+        AssistantConfig::Demo { chunk_delay } => (Arc::new(DemoAssistant { chunk_delay: *chunk_delay }), 24_000),
+        AssistantConfig::OpenAi { base_url, api_key, model, connect_timeout, idle_timeout, history_chars } => {
+            tracing::info!(base_url = %base_url, model = %model, "using an OpenAI-compatible assistant");
+            let settings = OpenAiSettings {
+                base_url: base_url.clone(),
+                api_key: api_key.clone(),
+                model: model.clone(),
+                connect_timeout: *connect_timeout,
+                idle_timeout: *idle_timeout,
+            };
+            (Arc::new(OpenAiAssistant::new(settings)?), *history_chars)
+        }
+    })
+}
+
+fn router(state: AppState) -> Router {
+    let leptos_routes = generate_route_list(app::App);
+    let shell_options = state.leptos_options.clone();
+    let pkg_dir = format!("{}/{}", state.leptos_options.site_root, state.leptos_options.site_pkg_dir);
+
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, leptos_routes, page_context(&state), move || {
+            app::shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            page_context(&state),
+            app::shell,
+        ))
+        // The conversation API also takes the browser's session, for the chat page's streamed replies.
+        .nest("/api/v1", api::router())
+        .layer(session_layer(&state.config, &state.db));
+
+    // The bundle's file names do not change between builds, so browsers must revalidate them.
+    let assets = Router::new()
+        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-cache"),
+        ));
+
+    Router::new()
+        .route("/health", get(routes::health::health))
+        .merge(assets)
+        .merge(pages)
+        .layer(middleware::from_fn(security::csrf_guard))
+        .layer(middleware::from_fn(security::limit_body_size))
+        .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
+        .with_state(state)
+        // Layers run bottom-up on the way in: the id is set first, so the trace span can record it.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// What every page render and server function gets: the accounts port, and a Content-Security-Policy
+/// carrying the nonce Leptos put on this response's scripts.
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let accounts: Accounts = Arc::new(BrowserAccounts {
+        accounts: state.accounts.clone(),
+        trust_proxy: state.config.trust_proxy,
+    });
+    let chat: Chat = Arc::new(BrowserChat { chat: state.chat.clone(), accounts: state.accounts.clone() });
+    let reload_port = (!state.config.is_production()).then_some(state.config.reload_port);
+    move || {
+        provide_context(accounts.clone());
+        provide_context(chat.clone());
+        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
+            && let Ok(value) = header::HeaderValue::from_str(&security::page_csp(&nonce, reload_port))
+        {
+            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}
+
+fn session_layer(config: &Config, db: &Database) -> SessionManagerLayer<DbSessionStore, tower_sessions::service::SignedCookie> {
+    // The cookie signing key is derived from SESSION_SECRET (64 bytes, as the signer needs).
+    let key = Key::from(&Sha512::digest(config.session_secret.expose_secret().as_bytes()));
+    SessionManagerLayer::new(DbSessionStore::new(db.clone()))
+        .with_name(security::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.is_production())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(i64::from(config.session_ttl_days))))
+        // Saving on every request that has a session keeps the expiry rolling.
+        .with_always_save(true)
+        .with_signed(key)
+}
+
+/// Hourly removal of expired sessions, refresh tokens and rate-limit windows.
+fn spawn_housekeeping(db: Database) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if db.is_closed() {
+                break;
+            }
+            if let Err(error) = db.delete_expired_rows().await {
+                tracing::warn!(error = %crate::error::error_chain(&error), "housekeeping failed");
+            }
+        }
+    });
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what process managers and orchestrators send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

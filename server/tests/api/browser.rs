@@ -1,0 +1,263 @@
+//! The browser's side of accounts, as a browser without JavaScript drives it: form posts to the server
+//! functions, cookie sessions, redirects, CSRF and security headers.
+
+use app::server_fns::accounts::{Login, Logout, Signup, UpdateDisplayName};
+use leptos::server_fn::ServerFn;
+use reqwest::{header, Response};
+
+use crate::helpers::{spawn_app, unique_email, TestApp, PASSWORD};
+
+/// A plain HTML form post from one of our own pages.
+async fn form_post(app: &TestApp, path: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Response {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header(header::ACCEPT, "text/html")
+        .header(header::ORIGIN, format!("http://{}", app.addr))
+        .header(header::REFERER, app.url("/signup"))
+        .form(fields);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("parley_session={cookie}"));
+    }
+    request.send().await.expect("request reaches the server")
+}
+
+fn session_cookie(response: &Response) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("parley_session="))
+        .map(|full| {
+            let value = full.trim_start_matches("parley_session=").split(';').next().unwrap_or("").to_owned();
+            (value, full.to_owned())
+        })
+}
+
+fn location(response: &Response) -> String {
+    response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> Response {
+    let mut request = app.client.get(app.url(path)).header(header::ACCEPT, "text/html");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("parley_session={cookie}"));
+    }
+    request.send().await.unwrap()
+}
+
+async fn signed_up(app: &TestApp, email: &str) -> String {
+    let response = form_post(
+        app,
+        Signup::PATH,
+        &[("email", email), ("display_name", "Ada"), ("password", PASSWORD), ("password_confirm", PASSWORD)],
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(location(&response), "/chat");
+    session_cookie(&response).expect("a session cookie").0
+}
+
+#[tokio::test]
+async fn signup_by_form_signs_in_with_a_safe_cookie() {
+    let app = spawn_app().await;
+    let response = form_post(
+        &app,
+        Signup::PATH,
+        &[("email", &unique_email()), ("display_name", ""), ("password", PASSWORD), ("password_confirm", PASSWORD)],
+        None,
+    )
+    .await;
+
+    assert_eq!(response.status(), 302);
+    assert_eq!(location(&response), "/chat");
+    let (cookie, attributes) = session_cookie(&response).expect("session cookie set");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1209600"] {
+        assert!(attributes.contains(attribute), "{attribute} missing from {attributes}");
+    }
+    let chat = page(&app, "/chat", Some(&cookie)).await;
+    assert_eq!(chat.status(), 200);
+    assert!(chat.text().await.unwrap().contains("Your conversations"));
+}
+
+#[tokio::test]
+async fn pages_that_need_an_account_redirect_to_login_with_next() {
+    let app = spawn_app().await;
+    for (path, next) in [("/chat", "/chat"), ("/account", "/account"), ("/account?tab=1", "/account%3Ftab%3D1")] {
+        let response = page(&app, path, None).await;
+        assert_eq!(response.status(), 302, "{path}");
+        assert_eq!(location(&response), format!("/login?next={next}"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn login_follows_a_relative_next_and_ignores_an_external_one() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    signed_up(&app, &email).await;
+
+    for (next, expected) in [("/account", "/account"), ("https://evil.example/", "/chat"), ("//evil.example", "/chat"), ("", "/chat")] {
+        let response = form_post(&app, Login::PATH, &[("email", &email), ("password", PASSWORD), ("next", next)], None).await;
+        assert_eq!(response.status(), 302, "{next:?}");
+        assert_eq!(location(&response), expected, "{next:?}");
+    }
+}
+
+#[tokio::test]
+async fn login_issues_a_new_session_id_and_the_old_one_dies() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let before = signed_up(&app, &email).await;
+
+    let response = form_post(&app, Login::PATH, &[("email", &email), ("password", PASSWORD)], Some(&before)).await;
+    let (after, _) = session_cookie(&response).expect("a new session cookie");
+
+    assert_ne!(after, before, "the session id is cycled at login");
+    assert_eq!(page(&app, "/chat", Some(&after)).await.status(), 200);
+    assert_eq!(page(&app, "/chat", Some(&before)).await.status(), 302, "the pre-login id no longer works");
+}
+
+#[tokio::test]
+async fn logout_destroys_the_session() {
+    let app = spawn_app().await;
+    let cookie = signed_up(&app, &unique_email()).await;
+
+    let response = form_post(&app, Logout::PATH, &[], Some(&cookie)).await;
+
+    assert_eq!(response.status(), 302);
+    let (cleared, attributes) = session_cookie(&response).expect("the cookie is cleared");
+    assert!(cleared.is_empty() || attributes.contains("Max-Age=0"), "{attributes}");
+    assert_eq!(page(&app, "/chat", Some(&cookie)).await.status(), 302, "a copy of the old cookie is worthless");
+}
+
+#[tokio::test]
+async fn a_weak_password_posted_straight_to_the_server_is_refused() {
+    let app = spawn_app().await;
+    let email = unique_email();
+
+    let response = form_post(
+        &app,
+        Signup::PATH,
+        &[("email", &email), ("password", "abc"), ("password_confirm", "abc")],
+        None,
+    )
+    .await;
+
+    assert_eq!(response.status(), 302);
+    assert!(location(&response).contains("__err="), "the error travels back to the form: {}", location(&response));
+    assert!(session_cookie(&response).is_none(), "nobody is signed in");
+    assert_eq!(app.login(&email, "abc").await.status(), 401, "no account was created");
+}
+
+#[tokio::test]
+async fn a_cross_site_post_with_a_valid_session_cookie_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let cookie = signed_up(&app, &email).await;
+
+    for (header_name, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
+        let response = app
+            .client
+            .post(app.url(UpdateDisplayName::PATH))
+            .header(header::COOKIE, format!("parley_session={cookie}"))
+            .header(header_name, value)
+            .form(&[("display_name", "Hacked")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{header_name}: {value}");
+    }
+
+    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    assert_eq!(login["user"]["display_name"], "Ada", "the display name is unchanged");
+
+    let same_site = form_post(&app, UpdateDisplayName::PATH, &[("display_name", "Grace")], Some(&cookie)).await;
+    assert_eq!(same_site.status(), 302, "the same request from our own page works");
+    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    assert_eq!(login["user"]["display_name"], "Grace");
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_based_content_security_policy_and_other_security_headers() {
+    let app = spawn_app().await;
+    let response = page(&app, "/signup", None).await;
+
+    let headers = response.headers().clone();
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(headers.contains_key(header::REFERRER_POLICY));
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    assert!(!csp.contains("'unsafe-inline'"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce in the policy");
+    let html = response.text().await.unwrap();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the policy's nonce");
+
+    let api = app.get("/health").await;
+    assert!(api.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'none'"));
+}
+
+#[tokio::test]
+async fn an_oversized_form_post_gets_413_in_the_error_shape() {
+    let app = spawn_app().await;
+    let huge = "x".repeat(100 * 1024);
+    let response = form_post(&app, Login::PATH, &[("email", "a@b.co"), ("password", &huge)], None).await;
+    assert_eq!(crate::helpers::error_code(response, 413).await, "payload_too_large");
+}
+
+#[tokio::test]
+async fn the_chat_page_streams_through_the_api_with_its_session_and_cross_site_writes_are_refused() {
+    let app = spawn_app().await;
+    let cookie = signed_up(&app, &unique_email()).await;
+    let with_cookie = |request: reqwest::RequestBuilder| request.header(header::COOKIE, format!("parley_session={cookie}"));
+
+    let created = with_cookie(app.client.post(app.url("/api/v1/conversations")))
+        .header(header::ORIGIN, format!("http://{}", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "a same-origin write with the session works");
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    let forged = with_cookie(app.client.post(app.url(&format!("/api/v1/conversations/{id}/messages"))))
+        .header(header::ORIGIN, "https://evil.example")
+        .json(&serde_json::json!({ "content": "sent by another site" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let history: serde_json::Value = with_cookie(app.client.get(app.url(&format!("/api/v1/conversations/{id}/messages"))))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["messages"].as_array().unwrap().len(), 0, "the forged message was not stored");
+}
+
+#[tokio::test]
+async fn load_older_without_javascript_shows_the_newest_n_messages() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let cookie = signed_up(&app, &email).await;
+    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let id = app.new_conversation(token).await;
+    for n in 0..60 {
+        app.say(token, &id, &format!("note {n}")).await;
+    }
+    let articles = |html: &str| html.matches("aria-label=\"You said\"").count() + html.matches("aria-label=\"Assistant reply\"").count();
+
+    let first = page(&app, &format!("/chat/{id}"), Some(&cookie)).await.text().await.unwrap();
+    assert_eq!(articles(&first), 50);
+    assert!(first.contains(&format!("/chat/{id}?show=100")), "the Load older link asks for 50 more");
+
+    let more = page(&app, &format!("/chat/{id}?show=100"), Some(&cookie)).await.text().await.unwrap();
+    assert_eq!(articles(&more), 100);
+    let all = page(&app, &format!("/chat/{id}?show=150"), Some(&cookie)).await.text().await.unwrap();
+    assert_eq!(articles(&all), 120);
+    assert!(all.contains("note 0") && !all.contains("?show="), "the first message is there and nothing is older");
+}

@@ -1,0 +1,347 @@
+//! `/api/v1/conversations`: isolation between users, keyset paging, replies as JSON and as SSE.
+
+use std::{collections::HashSet, time::Duration};
+
+use futures_util::StreamExt;
+use parley::assistant::demo::demo_reply;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp};
+
+async fn json_of(response: reqwest::Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(actual, status, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn conversations_are_created_read_renamed_and_deleted() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+
+    let default = json_of(app.send_authed(Method::POST, "/api/v1/conversations", &token, None).await, 201).await;
+    assert_eq!(default["title"], "New chat");
+    let named = json_of(app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": " Plans " }))).await, 201).await;
+    assert_eq!(named["title"], "Plans");
+    let id = named["id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+    for key in ["created_at", "updated_at"] {
+        assert!(chrono::DateTime::parse_from_rfc3339(named[key].as_str().unwrap()).is_ok(), "{key}");
+    }
+
+    let fetched = json_of(app.get_authed(&format!("/api/v1/conversations/{id}"), &token).await, 200).await;
+    assert_eq!(fetched, named);
+    let renamed = json_of(
+        app.send_authed(Method::PATCH, &format!("/api/v1/conversations/{id}"), &token, Some(&json!({ "title": "Holiday" }))).await,
+        200,
+    )
+    .await;
+    assert_eq!(renamed["title"], "Holiday");
+
+    app.say(&token, id, "hello").await;
+    let deleted = app.send_authed(Method::DELETE, &format!("/api/v1/conversations/{id}"), &token, None).await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(error_code(app.get_authed(&format!("/api/v1/conversations/{id}"), &token).await, 404).await, "not_found");
+    let messages = app.get_authed(&format!("/api/v1/conversations/{id}/messages"), &token).await;
+    assert_eq!(error_code(messages, 404).await, "not_found", "its messages are gone too");
+}
+
+#[tokio::test]
+async fn titles_and_contents_are_validated() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+
+    let long_title = app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": "t".repeat(201) }))).await;
+    assert_eq!(error_code(long_title, 400).await, "validation_failed");
+    let blank_rename = app.send_authed(Method::PATCH, &format!("/api/v1/conversations/{id}"), &token, Some(&json!({ "title": "  " }))).await;
+    assert_eq!(error_code(blank_rename, 400).await, "validation_failed");
+
+    let path = format!("/api/v1/conversations/{id}/messages");
+    for (content, why) in [(json!(""), "empty"), (json!("  \n "), "blank"), (json!("x".repeat(32_001)), "too long")] {
+        let response = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": content }))).await;
+        let body = json_of(response, 400).await;
+        assert_eq!(body["error"]["code"], "validation_failed", "{why}");
+        assert!(body["error"]["fields"]["content"].is_array(), "{why}");
+    }
+    let wrong_type = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": 5 }))).await;
+    assert_eq!(error_code(wrong_type, 400).await, "malformed_request");
+    let max = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": "y".repeat(32_000) }))).await;
+    assert_eq!(max.status(), 201, "32,000 characters are allowed");
+}
+
+#[tokio::test]
+async fn sending_a_message_stores_it_with_the_reply_and_titles_a_new_chat() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+
+    let sent = app.say(&token, &id, "  What is a monad?\nPlease explain.  ").await;
+
+    assert_eq!(sent["message"]["role"], "user");
+    assert_eq!(sent["message"]["content"], "What is a monad?\nPlease explain.");
+    assert_eq!(sent["message"]["conversation_id"], id.as_str());
+    assert_eq!(sent["reply"]["role"], "assistant");
+    assert_eq!(sent["reply"]["content"], demo_reply("What is a monad?\nPlease explain."));
+    let conversation = json_of(app.get_authed(&format!("/api/v1/conversations/{id}"), &token).await, 200).await;
+    assert_eq!(conversation["title"], "What is a monad?", "the first message names the chat");
+    let history = json_of(app.get_authed(&format!("/api/v1/conversations/{id}/messages"), &token).await, 200).await;
+    assert_eq!(history["messages"], json!([sent["message"], sent["reply"]]));
+    assert_eq!(history["next_cursor"], Value::Null);
+
+    app.say(&token, &id, "Second question").await;
+    let conversation = json_of(app.get_authed(&format!("/api/v1/conversations/{id}"), &token).await, 200).await;
+    assert_eq!(conversation["title"], "What is a monad?", "later messages keep the title");
+}
+
+#[tokio::test]
+async fn another_user_gets_404_on_every_route_and_lists_never_mix() {
+    let app = spawn_app().await;
+    let owner = app.new_user_token().await;
+    let intruder = app.new_user_token().await;
+    let id = app.new_conversation(&owner).await;
+    app.say(&owner, &id, "private thoughts").await;
+    let intruders_own = app.new_conversation(&intruder).await;
+
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/v1/conversations/{id}"), None),
+        (Method::PATCH, format!("/api/v1/conversations/{id}"), Some(json!({ "title": "mine now" }))),
+        (Method::DELETE, format!("/api/v1/conversations/{id}"), None),
+        (Method::GET, format!("/api/v1/conversations/{id}/messages"), None),
+        (Method::POST, format!("/api/v1/conversations/{id}/messages"), Some(json!({ "content": "hi" }))),
+        (Method::POST, format!("/api/v1/conversations/{id}/reply"), None),
+    ];
+    for (method, path, body) in &routes {
+        let response = app.send_authed(method.clone(), path, &intruder, body.as_ref()).await;
+        assert_eq!(error_code(response, 404).await, "not_found", "{method} {path}");
+        let unknown = path.replace(&id, &uuid::Uuid::now_v7().to_string());
+        let response = app.send_authed(method.clone(), &unknown, &intruder, body.as_ref()).await;
+        assert_eq!(error_code(response, 404).await, "not_found", "unknown id behaves the same: {method} {unknown}");
+    }
+
+    let theirs = json_of(app.get_authed("/api/v1/conversations", &intruder).await, 200).await;
+    let ids: Vec<&str> = theirs["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![intruders_own.as_str()]);
+    let history = json_of(app.get_authed(&format!("/api/v1/conversations/{id}/messages"), &owner).await, 200).await;
+    assert_eq!(history["messages"].as_array().unwrap().len(), 2, "the owner's conversation is untouched");
+    let title = json_of(app.get_authed(&format!("/api/v1/conversations/{id}"), &owner).await, 200).await;
+    assert_eq!(title["title"], "private thoughts");
+}
+
+#[tokio::test]
+async fn ids_that_are_not_uuids_are_404_and_no_token_is_401() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    for path in ["/api/v1/conversations/not-a-uuid", "/api/v1/conversations/123/messages"] {
+        assert_eq!(error_code(app.get_authed(path, &token).await, 404).await, "not_found", "{path}");
+    }
+    assert_eq!(error_code(app.get("/api/v1/conversations").await, 401).await, "unauthorized");
+}
+
+async fn all_message_ids(app: &TestApp, token: &str, id: &str, limit: u32, between_pages: impl AsyncFn(usize)) -> Vec<(String, usize)> {
+    let mut seen = Vec::new();
+    let mut before: Option<String> = None;
+    for page in 0..20 {
+        let mut path = format!("/api/v1/conversations/{id}/messages?limit={limit}");
+        if let Some(cursor) = &before {
+            path.push_str(&format!("&before={cursor}"));
+        }
+        let body = json_of(app.get_authed(&path, token).await, 200).await;
+        let messages = body["messages"].as_array().unwrap();
+        let times: Vec<&str> = messages.iter().map(|m| m["created_at"].as_str().unwrap()).collect();
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(times, sorted, "each page is oldest first");
+        seen.extend(messages.iter().map(|m| (m["id"].as_str().unwrap().to_owned(), page)));
+        match body["next_cursor"].as_str() {
+            Some(cursor) => before = Some(cursor.to_owned()),
+            None => return seen,
+        }
+        between_pages(page).await;
+    }
+    panic!("paging did not end");
+}
+
+#[tokio::test]
+async fn one_hundred_twenty_messages_come_back_in_three_pages_without_gap_or_duplicate() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    let mut expected = Vec::new();
+    for n in 0..60 {
+        let sent = app.say(&token, &id, &format!("message {n}")).await;
+        expected.push(sent["message"]["id"].as_str().unwrap().to_owned());
+        expected.push(sent["reply"]["id"].as_str().unwrap().to_owned());
+    }
+
+    // New messages arrive between page requests; they are newer than every cursor, so they change nothing.
+    let seen = all_message_ids(&app, &token, &id, 50, async |page| {
+        app.say(&token, &id, &format!("interruption {page}")).await;
+    })
+    .await;
+
+    let pages: Vec<usize> = seen.iter().map(|(_, page)| *page).collect();
+    assert_eq!(pages.iter().filter(|p| **p == 0).count(), 50);
+    assert_eq!(pages.iter().filter(|p| **p == 1).count(), 50);
+    assert_eq!(pages.iter().filter(|p| **p == 2).count(), 20);
+    let mut ids: Vec<String> = seen.into_iter().map(|(id, _)| id).collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 120, "no duplicate");
+    // Pages run newest to oldest, each page oldest first: reorder and compare with the sending order.
+    let mut ordered = Vec::new();
+    for chunk in [ids.drain(100..).collect::<Vec<_>>(), ids.drain(50..).collect(), ids] {
+        ordered.extend(chunk);
+    }
+    assert_eq!(ordered, expected, "no gap, in order");
+}
+
+#[tokio::test]
+async fn the_conversation_list_pages_by_recent_activity_without_gap_or_duplicate() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let mut created = Vec::new();
+    for _ in 0..45 {
+        created.push(app.new_conversation(&token).await);
+    }
+    app.say(&token, &created[0], "bump the oldest to the top").await;
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut sizes = Vec::new();
+    for _ in 0..10 {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/conversations?limit=20&cursor={c}"),
+            None => "/api/v1/conversations?limit=20".to_owned(),
+        };
+        let body = json_of(app.get_authed(&path, &token).await, 200).await;
+        let page = body["conversations"].as_array().unwrap();
+        sizes.push(page.len());
+        seen.extend(page.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        app.new_conversation(&token).await; // newer than every cursor: never shows up on later pages
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+
+    assert_eq!(sizes, vec![20, 20, 5]);
+    assert_eq!(seen[0], created[0], "most recently active first");
+    let mut expected: Vec<String> = created[1..].iter().rev().cloned().collect();
+    expected.insert(0, created[0].clone());
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn page_limits_and_cursors_are_validated() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    for query in ["limit=0", "limit=101", "limit=abc", "limit=-1", "cursor=garbage!!"] {
+        let response = app.get_authed(&format!("/api/v1/conversations?{query}"), &token).await;
+        assert_eq!(error_code(response, 400).await, "validation_failed", "{query}");
+    }
+    for query in ["limit=0", "limit=101", "before=%%%", "before=bm90LWEtY3Vyc29y"] {
+        let response = app.get_authed(&format!("/api/v1/conversations/{id}/messages?{query}"), &token).await;
+        assert_eq!(error_code(response, 400).await, "validation_failed", "{query}");
+    }
+    for query in ["limit=1", "limit=100"] {
+        assert_eq!(app.get_authed(&format!("/api/v1/conversations?{query}"), &token).await.status(), 200, "{query}");
+    }
+}
+
+/// Reads server-sent events as (event, data) pairs until the stream ends.
+async fn read_events(response: reqwest::Response) -> Vec<(String, Value)> {
+    let mut events = Vec::new();
+    let mut buffer = String::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if !name.is_empty() {
+                events.push((name, serde_json::from_str(&data).unwrap()));
+            }
+        }
+    }
+    events
+}
+
+fn stream_request(app: &TestApp, token: &str, id: &str, content: &str) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url(&format!("/api/v1/conversations/{id}/messages")))
+        .bearer_auth(token)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": content }))
+}
+
+#[tokio::test]
+async fn a_streamed_reply_is_the_concatenation_of_its_deltas_and_is_stored() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+
+    let response = stream_request(&app, &token, &id, "Stream me a reply").send().await.unwrap();
+    assert!(response.status().is_success());
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let events = read_events(response).await;
+
+    let deltas: Vec<&Value> = events.iter().filter(|(name, _)| name == "delta").map(|(_, data)| data).collect();
+    assert!(deltas.len() > 10, "the reply arrives in pieces");
+    let streamed: String = deltas.iter().map(|d| d["text"].as_str().unwrap()).collect();
+    let (last, done) = events.last().unwrap();
+    assert_eq!(last, "done");
+    assert_eq!(done["reply"]["content"], streamed.as_str());
+    assert_eq!(done["message"]["content"], "Stream me a reply");
+    let history = json_of(app.get_authed(&format!("/api/v1/conversations/{id}/messages"), &token).await, 200).await;
+    assert_eq!(history["messages"], json!([done["message"], done["reply"]]));
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_stream_leaves_its_message_and_the_partial_reply_it_saw() {
+    let app = spawn_app_with(&[("PARLEY_DEMO_CHUNK_DELAY_MS", "40")]).await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    let full = demo_reply("Leave early");
+
+    let response = stream_request(&app, &token, &id, "Leave early").send().await.unwrap();
+    let mut body = response.bytes_stream();
+    let mut received = String::new();
+    while received.matches("event: delta").count() < 3 {
+        received.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
+    }
+    drop(body);
+    let seen: String = received
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap()["text"].as_str().unwrap().to_owned())
+        .collect();
+
+    // The server notices within a chunk or two; poll, bounded in count and time.
+    let mut stored = None;
+    for _ in 0..50 {
+        let history = json_of(app.get_authed(&format!("/api/v1/conversations/{id}/messages"), &token).await, 200).await;
+        let messages = history["messages"].as_array().unwrap().clone();
+        if messages.len() == 2 {
+            stored = Some(messages);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let stored = stored.expect("the partial reply is stored once the server notices the client left");
+    assert_eq!(stored[0]["content"], "Leave early", "the user's message is kept");
+    let partial = stored[1]["content"].as_str().unwrap();
+    assert!(partial.starts_with(&seen), "the stored reply begins with what the client saw");
+    assert!(full.starts_with(partial), "and is a prefix of the full reply");
+    assert!(partial.len() < full.len(), "generation stopped early");
+}

@@ -1,0 +1,112 @@
+//! The OpenAI-compatible assistant against a fake chat-completions server on loopback.
+
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
+
+use axum::{body::Body, extract::Path, http::StatusCode, response::Response, routing::post, Router};
+use futures_util::stream;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, spawn_app_with};
+
+fn chunk(text: &str) -> String {
+    format!("data: {}\n\n", json!({ "choices": [{ "delta": { "content": text } }] }))
+}
+
+/// `/{behaviour}/v1/chat/completions` answers as the behaviour says.
+async fn fake_completions(Path(behaviour): Path<String>, body: String) -> Response {
+    let request: Value = serde_json::from_str(&body).unwrap_or_default();
+    let last = request["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+    let streamed = |parts: Vec<String>, pause: Duration| {
+        let body = stream::unfold(parts.into_iter(), move |mut parts| async move {
+            let part = parts.next()?;
+            tokio::time::sleep(pause).await;
+            Some((Ok::<_, Infallible>(part), parts))
+        });
+        Response::builder().header("content-type", "text/event-stream").body(Body::from_stream(body)).unwrap()
+    };
+    match behaviour.as_str() {
+        "ok" => {
+            let echo = format!("You said {}", last["content"].as_str().unwrap_or(""));
+            let mut parts: Vec<String> = vec![format!("data: {}\n\n", json!({ "choices": [{ "delta": { "role": "assistant" } }] }))];
+            parts.extend(echo.split_inclusive(' ').map(chunk));
+            parts.push("data: [DONE]\n\n".to_owned());
+            streamed(parts, Duration::from_millis(5))
+        }
+        "error" => Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::from("boom")).unwrap(),
+        "stall" => streamed(vec![chunk("Thinking"), chunk(" slowly")], Duration::from_secs(3)),
+        "garbage" => streamed(vec![chunk("Fine so far"), "data: {this is not json\n\n".to_owned()], Duration::from_millis(5)),
+        _ => Response::builder().status(StatusCode::NOT_FOUND).body(Body::empty()).unwrap(),
+    }
+}
+
+async fn fake_provider() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = Router::new().route("/{behaviour}/v1/chat/completions", post(fake_completions));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+/// Sends one message through an app whose assistant behaves as `behaviour`; returns the response and the
+/// conversation's stored messages afterwards.
+async fn send_with(behaviour: &str, content: &str) -> (reqwest::StatusCode, Value, Vec<Value>) {
+    let provider = fake_provider().await;
+    let base_url = format!("http://{provider}/{behaviour}/v1");
+    let app = spawn_app_with(&[
+        ("ASSISTANT_BASE_URL", &base_url),
+        ("ASSISTANT_MODEL", "fake-model"),
+        ("ASSISTANT_API_KEY", "sk-test"),
+        ("ASSISTANT_IDLE_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let response = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": content }))).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    let history: Value = app.get_authed(&path, &token).await.json().await.unwrap();
+    (status, body, history["messages"].as_array().unwrap().clone())
+}
+
+#[tokio::test]
+async fn streamed_chunks_become_the_stored_reply() {
+    let (status, body, stored) = send_with("ok", "hello model").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["reply"]["content"], "You said hello model");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1]["content"], "You said hello model");
+}
+
+#[tokio::test]
+async fn a_provider_failure_is_reported_and_keeps_the_users_message() {
+    for behaviour in ["error", "stall", "garbage"] {
+        let (status, body, stored) = send_with(behaviour, "please keep me").await;
+        assert_eq!(status, 502, "{behaviour}: {body}");
+        assert_eq!(body["error"]["code"], "assistant_unavailable", "{behaviour}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("Your message was saved"), "{behaviour}");
+        assert_eq!(stored.len(), 1, "{behaviour}: only the user's message is stored");
+        assert_eq!(stored[0]["content"], "please keep me", "{behaviour}");
+    }
+}
+
+#[tokio::test]
+async fn after_a_failure_the_reply_can_be_retried() {
+    let provider = fake_provider().await;
+    let app = spawn_app_with(&[
+        ("ASSISTANT_BASE_URL", &format!("http://{provider}/error/v1")),
+        ("ASSISTANT_MODEL", "fake-model"),
+    ])
+    .await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let failed = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": "again?" }))).await;
+    assert_eq!(error_code(failed, 502).await, "assistant_unavailable");
+
+    let retried = app.send_authed(Method::POST, &format!("/api/v1/conversations/{id}/reply"), &token, None).await;
+    assert_eq!(error_code(retried, 502).await, "assistant_unavailable", "the fake still fails, but the retry is accepted");
+    let history: Value = app.get_authed(&path, &token).await.json().await.unwrap();
+    assert_eq!(history["messages"].as_array().unwrap().len(), 1, "retrying never duplicates the user's message");
+}
