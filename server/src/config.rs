@@ -51,6 +51,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// How many argon2 hashes may run at once.
     pub hashing_concurrency: usize,
+    /// Request bodies larger than this get `413 payload_too_large`.
+    pub max_body_bytes: usize,
     pub assistant: AssistantConfig,
 }
 
@@ -200,6 +202,7 @@ impl Config {
         let chunk_delay = Duration::from_millis(u64::from(number("PARLEY_DEMO_CHUNK_DELAY_MS", 30, 0)));
         let hashing_concurrency =
             number("PARLEY_HASHING_CONCURRENCY", PasswordHasher::default_concurrency() as u32, 1) as usize;
+        let max_body_bytes = number("PARLEY_MAX_BODY_BYTES", 64 * 1024, 1024) as usize;
         let trust_proxy = match get("PARLEY_TRUST_PROXY").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -248,6 +251,7 @@ impl Config {
             session_ttl_days,
             trust_proxy,
             hashing_concurrency,
+            max_body_bytes,
             assistant,
         })
     }

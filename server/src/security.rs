@@ -62,13 +62,13 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
 
 /// Refuses bodies that announce more than the limit before reading them, for every route (the JSON
 /// extractors also enforce it on bodies sent without a length).
-pub async fn limit_body_size(request: Request, next: Next) -> Response {
+pub async fn limit_body_size(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > crate::api::BODY_LIMIT_BYTES) {
+    if declared.is_some_and(|length| length > state.config.max_body_bytes) {
         return ApiError::PayloadTooLarge.into_response();
     }
     next.run(request).await

@@ -1,12 +1,12 @@
 //! Building and running the application. `main` and the integration tests both go through
 //! [`Application::build`], so the tests exercise exactly what production runs.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::{Arc, OnceLock}};
 
 use app::server_fns::{accounts::Accounts, chat::Chat};
 use axum::{extract::FromRef, http::header, middleware, routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::*};
-use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes, ResponseOptions};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha512};
 use tokio::net::TcpListener;
@@ -133,8 +133,18 @@ fn assistant(config: &AssistantConfig) -> Result<(Arc<dyn Assistant>, usize), St
     })
 }
 
+/// The app's page routes, generated once per process.
+///
+/// Generating them renders the app with resource loading switched off by a process-wide flag
+/// (leptos-rs/leptos#4773): a page render that starts meanwhile, in another server built in the same
+/// process (the integration tests build one per test), waits forever. One generation avoids that race.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 fn router(state: AppState) -> Router {
-    let leptos_routes = generate_route_list(app::App);
+    let leptos_routes = page_routes();
     let shell_options = state.leptos_options.clone();
     let pkg_dir = format!("{}/{}", state.leptos_options.site_root, state.leptos_options.site_pkg_dir);
 
@@ -147,7 +157,7 @@ fn router(state: AppState) -> Router {
             app::shell,
         ))
         // The conversation API also takes the browser's session, for the chat page's streamed replies.
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(state.config.max_body_bytes))
         .layer(session_layer(&state.config, &state.db));
 
     // The bundle's file names do not change between builds, so browsers must revalidate them.
@@ -163,7 +173,7 @@ fn router(state: AppState) -> Router {
         .merge(assets)
         .merge(pages)
         .layer(middleware::from_fn(security::csrf_guard))
-        .layer(middleware::from_fn(security::limit_body_size))
+        .layer(middleware::from_fn_with_state(state.clone(), security::limit_body_size))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .with_state(state)
         // Layers run bottom-up on the way in: the id is set first, so the trace span can record it.

@@ -1,11 +1,11 @@
 //! `/api/v1/auth/*`: signup, login, refresh and logout for API clients.
 
-use axum::{body::Bytes, extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    extract::{ApiJson, BearerUser, ClientIp},
+    extract::{ApiJson, BearerUser, ClientIp, OptionalJson},
     ErrorBody, UserBody,
 };
 use crate::{auth::service::IssuedTokens, error::ApiError, startup::AppState};
@@ -110,13 +110,13 @@ pub(super) async fn refresh(
     Ok(Json(TokenBody::from(issued)))
 }
 
-/// The body is optional here, so it is read by hand: empty means "no refresh token given".
+/// The body is optional here: empty means "no refresh token given".
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>), security(("bearer" = [])), responses(
     (status = 204, description = "That login's refresh tokens are revoked"),
     (status = 401, description = "`unauthorized`", body = ErrorBody),
 ))]
-pub(super) async fn logout(State(state): State<AppState>, auth: BearerUser, body: Bytes) -> Result<StatusCode, ApiError> {
-    let request: LogoutRequest = super::extract::optional_json(&body)?.unwrap_or_default();
+pub(super) async fn logout(State(state): State<AppState>, auth: BearerUser, OptionalJson(body): OptionalJson<LogoutRequest>) -> Result<StatusCode, ApiError> {
+    let request = body.unwrap_or_default();
     state.accounts.logout_api(auth.grant, request.refresh_token.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

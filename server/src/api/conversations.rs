@@ -4,7 +4,7 @@
 use std::{collections::HashMap, convert::Infallible};
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{
         sse::{Event, KeepAlive, Sse},
@@ -19,10 +19,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use serde_json::json;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use super::{
-    extract::{ApiJson, ApiUser},
+    extract::{ApiJson, ApiUser, OptionalJson, PathId},
     ErrorBody,
 };
 use crate::{
@@ -137,10 +136,6 @@ pub(super) struct MessageParams {
 }
 
 /// Ids that are not UUIDs name nothing: 404, like an unknown id.
-fn conversation_id(raw: &str) -> Result<Uuid, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
-}
-
 fn limit_param(query: &HashMap<String, String>) -> Result<Option<u32>, ApiError> {
     match query.get("limit") {
         None => Ok(None),
@@ -172,9 +167,9 @@ pub(super) async fn list(
 pub(super) async fn create(
     State(state): State<AppState>,
     user: ApiUser,
-    body: axum::body::Bytes,
+    OptionalJson(body): OptionalJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<ConversationBody>), ApiError> {
-    let title = super::extract::optional_json::<CreateRequest>(&body)?.and_then(|b| b.title);
+    let title = body.and_then(|b| b.title);
     let conversation = state.chat.create_conversation(user.id, title.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(conversation.into())))
 }
@@ -182,8 +177,8 @@ pub(super) async fn create(
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = ConversationBody), (status = 404, description = "`not_found`", body = ErrorBody),
 ))]
-pub(super) async fn show(State(state): State<AppState>, user: ApiUser, Path(id): Path<String>) -> Result<Json<ConversationBody>, ApiError> {
-    Ok(Json(state.chat.conversation(user.id, conversation_id(&id)?).await?.into()))
+pub(super) async fn show(State(state): State<AppState>, user: ApiUser, PathId(id): PathId) -> Result<Json<ConversationBody>, ApiError> {
+    Ok(Json(state.chat.conversation(user.id, id).await?.into()))
 }
 
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)), request_body = RenameRequest, security(("bearer" = [])), responses(
@@ -194,17 +189,17 @@ pub(super) async fn show(State(state): State<AppState>, user: ApiUser, Path(id):
 pub(super) async fn rename(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<RenameRequest>,
 ) -> Result<Json<ConversationBody>, ApiError> {
-    Ok(Json(state.chat.rename(user.id, conversation_id(&id)?, &body.title).await?.into()))
+    Ok(Json(state.chat.rename(user.id, id, &body.title).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "Deleted with its messages"), (status = 404, description = "`not_found`", body = ErrorBody),
 ))]
-pub(super) async fn delete(State(state): State<AppState>, user: ApiUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    state.chat.delete(user.id, conversation_id(&id)?).await?;
+pub(super) async fn delete(State(state): State<AppState>, user: ApiUser, PathId(id): PathId) -> Result<StatusCode, ApiError> {
+    state.chat.delete(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,10 +211,9 @@ pub(super) async fn delete(State(state): State<AppState>, user: ApiUser, Path(id
 pub(super) async fn messages(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<MessagePage>, ApiError> {
-    let id = conversation_id(&id)?;
     let (messages, next_cursor) =
         state.chat.messages(user.id, id, limit_param(&query)?, query.get("before").map(String::as_str)).await?;
     Ok(Json(MessagePage { messages: messages.into_iter().map(Into::into).collect(), next_cursor }))
@@ -236,11 +230,10 @@ pub(super) async fn messages(
 pub(super) async fn send(
     State(state): State<AppState>,
     user: ApiUser,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> Result<Response, ApiError> {
-    let id = conversation_id(&id)?;
     let (_, events) = state.chat.send(user.id, id, &body.content).await?;
     reply_response(&headers, events).await
 }
@@ -251,8 +244,8 @@ pub(super) async fn send(
     (status = 404, description = "`not_found`", body = ErrorBody),
     (status = 502, description = "`assistant_unavailable`", body = ErrorBody),
 ))]
-pub(super) async fn retry(State(state): State<AppState>, user: ApiUser, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let (_, events) = state.chat.retry(user.id, conversation_id(&id)?).await?;
+pub(super) async fn retry(State(state): State<AppState>, user: ApiUser, PathId(id): PathId, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (_, events) = state.chat.retry(user.id, id).await?;
     reply_response(&headers, events).await
 }
 

@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, FromRequest, FromRequestParts, Request},
+    extract::{rejection::BytesRejection, ConnectInfo, FromRequest, FromRequestParts, Path, Request},
     http::{header, request::Parts, StatusCode},
 };
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use crate::{auth::tokens::AccessGrant, db::User, error::ApiError, startup::AppState};
 
@@ -31,13 +32,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::Malformed("The body must be JSON, sent with Content-Type: application/json."));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::Malformed("The body could not be read.")
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
         // Only a JSON object is a request body here; serde would otherwise accept an array for a struct.
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|_| ApiError::Malformed("The body is not valid JSON."))?;
@@ -51,7 +46,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 /// A body that may be absent: empty means `None`; anything else must be a JSON object of the shape.
-pub fn optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        optional_json(&bytes).map(OptionalJson)
+    }
+}
+
+/// A resource id from the path. Anything that is not a UUID (including a path that does not even
+/// decode) names no resource: `404 not_found`, as for an id that does not exist.
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        raw.parse().map(PathId).map_err(|_| ApiError::NotFound)
+    }
+}
+
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::Malformed("The body could not be read.")
+    }
+}
+
+fn optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

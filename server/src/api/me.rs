@@ -65,7 +65,7 @@ pub(super) async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     state
         .accounts
-        .change_password(auth.user.id, &body.current_password, &body.new_password, Some(auth.grant.login_id), None)
+        .change_password(auth.user.id, &body.current_password, &body.new_password, auth.grant.login_id, None)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

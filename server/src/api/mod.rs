@@ -17,10 +17,8 @@ use utoipa::{
 
 use crate::{db::User, error::ApiError, startup::AppState};
 
-/// Request bodies above this get `413 payload_too_large`.
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
-
-pub fn router() -> Router<AppState> {
+/// The JSON API; request bodies above `max_body_bytes` get `413 payload_too_large`.
+pub fn router(max_body_bytes: usize) -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(me::router())
@@ -28,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
 /// The OpenAPI 3.1 document of this API, generated from the handlers and types above.

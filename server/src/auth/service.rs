@@ -129,7 +129,7 @@ impl AccountService {
     pub async fn start_api_login(&self, user: User) -> Result<IssuedTokens, AccountError> {
         let (refresh_token, stored) = tokens::new_refresh_token();
         let login_id = self.db.create_login(user.id, &stored).await?;
-        let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id })?;
+        let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id: Some(login_id) })?;
         Ok(IssuedTokens { user, access_token, expires_in: tokens::ACCESS_TOKEN_SECONDS, refresh_token })
     }
 
@@ -139,7 +139,7 @@ impl AccountService {
         let (next_token, next) = tokens::new_refresh_token();
         match self.db.rotate_refresh_token(&tokens::hash_refresh_token(refresh_token), &next).await? {
             RefreshOutcome::Rotated { user, login_id } => {
-                let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id })?;
+                let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id: Some(login_id) })?;
                 Ok(IssuedTokens { user, access_token, expires_in: tokens::ACCESS_TOKEN_SECONDS, refresh_token: next_token })
             }
             RefreshOutcome::ReuseDetected => {
@@ -153,17 +153,19 @@ impl AccountService {
     /// The user an access token speaks for, if the token is valid and its login still live.
     pub async fn authenticate(&self, access_token: &str) -> Result<(User, AccessGrant), AccountError> {
         let grant = self.keys.verify_access_token(access_token).ok_or(AccountError::Unauthorized)?;
-        let user = self
-            .db
-            .find_user_with_live_login(grant.user_id, grant.login_id)
-            .await?
-            .ok_or(AccountError::Unauthorized)?;
+        let user = match grant.login_id {
+            Some(login_id) => self.db.find_user_with_live_login(grant.user_id, login_id).await?,
+            None => self.db.find_user(grant.user_id).await?,
+        };
+        let user = user.ok_or(AccountError::Unauthorized)?;
         Ok((user, grant))
     }
 
     /// Ends the API login of `grant` (and the one `refresh_token` belongs to, if it is the user's).
     pub async fn logout_api(&self, grant: AccessGrant, refresh_token: Option<&str>) -> Result<(), AccountError> {
-        self.db.revoke_login(grant.user_id, grant.login_id).await?;
+        if let Some(login_id) = grant.login_id {
+            self.db.revoke_login(grant.user_id, login_id).await?;
+        }
         if let Some(token) = refresh_token
             && let Some(login_id) = self.db.login_of_refresh_token(grant.user_id, &tokens::hash_refresh_token(token)).await?
         {

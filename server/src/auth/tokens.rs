@@ -18,7 +18,10 @@ pub const REFRESH_TOKEN_SECONDS: i64 = 30 * 24 * 3600;
 pub struct Claims {
     pub sub: String,
     /// The API login (refresh-token family) this token was issued for, so logout can end it at once.
-    pub sid: String,
+    /// Every token Parley issues has one; API.md documents only `sub`, `iat`, `exp` and `iss`, so a token
+    /// signed with `JWT_SECRET` without it is still honoured (for its user, until it expires).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -28,7 +31,8 @@ pub struct Claims {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AccessGrant {
     pub user_id: Uuid,
-    pub login_id: Uuid,
+    /// `None` only for a token minted elsewhere with the documented claims alone.
+    pub login_id: Option<Uuid>,
 }
 
 #[derive(Clone)]
@@ -56,7 +60,7 @@ impl TokenKeys {
         let now = unix_now();
         let claims = Claims {
             sub: grant.user_id.to_string(),
-            sid: grant.login_id.to_string(),
+            sid: grant.login_id.map(|id| id.to_string()),
             iat: now,
             exp: now + ACCESS_TOKEN_SECONDS,
             iss: ISSUER.to_owned(),
@@ -68,7 +72,11 @@ impl TokenKeys {
     /// expiry, or a subject that is not a user id).
     pub fn verify_access_token(&self, token: &str) -> Option<AccessGrant> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
-        Some(AccessGrant { user_id: claims.sub.parse().ok()?, login_id: claims.sid.parse().ok()? })
+        let login_id = match claims.sid {
+            Some(sid) => Some(sid.parse().ok()?),
+            None => None,
+        };
+        Some(AccessGrant { user_id: claims.sub.parse().ok()?, login_id })
     }
 }
 
@@ -95,7 +103,7 @@ mod tests {
     }
 
     fn grant() -> AccessGrant {
-        AccessGrant { user_id: Uuid::now_v7(), login_id: Uuid::now_v7() }
+        AccessGrant { user_id: Uuid::now_v7(), login_id: Some(Uuid::now_v7()) }
     }
 
     #[test]

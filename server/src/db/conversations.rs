@@ -99,12 +99,14 @@ impl Database {
         Ok(Page { items: rows, next: next.flatten() })
     }
 
+    /// Renaming is an update: the conversation moves to the top of the list.
     pub async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> Result<Option<Conversation>, DbError> {
         Ok(sqlx::query_as::<_, Conversation>(
-            "UPDATE conversations SET title = ? WHERE id = ? AND user_id = ?
+            "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?
              RETURNING id, title, created_at, updated_at",
         )
         .bind(title)
+        .bind(Utc::now())
         .bind(id)
         .bind(user_id)
         .fetch_optional(&self.pool)

@@ -1,33 +1,34 @@
-//! Fixed-window counters in the database, so every instance counts the same hits.
+//! Rate-limit hits in the database, so every instance counts the same hits. Hits are kept per second
+//! (one row per bucket, subject and second), which makes a sliding window exact to the second.
 
 use super::{Database, DbError};
 
 impl Database {
-    /// Adds one hit to `subject`'s counter in the window starting at `window_start`; returns the new count.
-    pub async fn add_rate_limit_hit(&self, bucket: &str, subject: &str, window_start: i64) -> Result<i64, DbError> {
-        let (hits,): (i64,) = sqlx::query_as(
+    /// Counts one hit for `subject` in the second `at` (Unix seconds).
+    pub async fn add_rate_limit_hit(&self, bucket: &str, subject: &str, at: i64) -> Result<(), DbError> {
+        sqlx::query(
             "INSERT INTO rate_limit_hits (bucket, subject, window_start, hits) VALUES (?, ?, ?, 1)
-             ON CONFLICT (bucket, subject, window_start) DO UPDATE SET hits = hits + 1
-             RETURNING hits",
+             ON CONFLICT (bucket, subject, window_start) DO UPDATE SET hits = hits + 1",
         )
         .bind(bucket)
         .bind(subject)
-        .bind(window_start)
-        .fetch_one(&self.pool)
+        .bind(at)
+        .execute(&self.pool)
         .await?;
-        Ok(hits)
+        Ok(())
     }
 
-    /// The hits counted so far for `subject` in the window starting at `window_start`.
-    pub async fn rate_limit_hits(&self, bucket: &str, subject: &str, window_start: i64) -> Result<i64, DbError> {
-        let found: Option<(i64,)> = sqlx::query_as(
-            "SELECT hits FROM rate_limit_hits WHERE bucket = ? AND subject = ? AND window_start = ?",
+    /// `subject`'s hits per second since `after` (exclusive), oldest first.
+    pub async fn rate_limit_hits_since(&self, bucket: &str, subject: &str, after: i64) -> Result<Vec<(i64, i64)>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT window_start, hits FROM rate_limit_hits
+             WHERE bucket = ? AND subject = ? AND window_start > ?
+             ORDER BY window_start",
         )
         .bind(bucket)
         .bind(subject)
-        .bind(window_start)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.map_or(0, |(hits,)| hits))
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

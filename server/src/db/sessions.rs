@@ -108,7 +108,7 @@ impl ExpiredDeletion for DbSessionStore {
 }
 
 impl Database {
-    /// Housekeeping: drops expired sessions, refresh tokens and old rate-limit windows.
+    /// Housekeeping: drops expired sessions, refresh tokens and old rate-limit hits.
     pub async fn delete_expired_rows(&self) -> Result<(), DbError> {
         let now = unix_now();
         sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;

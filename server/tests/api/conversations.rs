@@ -39,6 +39,10 @@ async fn conversations_are_created_read_renamed_and_deleted() {
     )
     .await;
     assert_eq!(renamed["title"], "Holiday");
+    let time = |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v["updated_at"].as_str().unwrap()).unwrap();
+    assert!(time(&renamed) > time(&named), "a rename is an update");
+    let list = json_of(app.get_authed("/api/v1/conversations", &token).await, 200).await;
+    assert_eq!(list["conversations"][0]["id"], id, "the renamed conversation is the most recently updated");
 
     app.say(&token, id, "hello").await;
     let deleted = app.send_authed(Method::DELETE, &format!("/api/v1/conversations/{id}"), &token, None).await;
@@ -134,7 +138,7 @@ async fn another_user_gets_404_on_every_route_and_lists_never_mix() {
 async fn ids_that_are_not_uuids_are_404_and_no_token_is_401() {
     let app = spawn_app().await;
     let token = app.new_user_token().await;
-    for path in ["/api/v1/conversations/not-a-uuid", "/api/v1/conversations/123/messages"] {
+    for path in ["/api/v1/conversations/not-a-uuid", "/api/v1/conversations/123/messages", "/api/v1/conversations/%FF%FE"] {
         assert_eq!(error_code(app.get_authed(path, &token).await, 404).await, "not_found", "{path}");
     }
     assert_eq!(error_code(app.get("/api/v1/conversations").await, 401).await, "unauthorized");
@@ -344,4 +348,33 @@ async fn a_client_that_leaves_mid_stream_leaves_its_message_and_the_partial_repl
     assert!(partial.starts_with(&seen), "the stored reply begins with what the client saw");
     assert!(full.starts_with(partial), "and is a prefix of the full reply");
     assert!(partial.len() < full.len(), "generation stopped early");
+}
+
+#[tokio::test]
+async fn bodies_over_the_configured_limit_get_413_with_or_without_a_length() {
+    let app = spawn_app_with(&[("PARLEY_MAX_BODY_BYTES", "2048")]).await;
+    let token = app.new_user_token().await;
+    let oversized = json!({ "title": "x".repeat(4096) });
+
+    let declared = app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&oversized)).await;
+    assert_eq!(error_code(declared, 413).await, "payload_too_large");
+
+    // Sent in chunks, the length is unknown until the limit is crossed mid-body.
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(br#"{"title": ""#.to_vec()), Ok(vec![b'x'; 4096]), Ok(br#""}"#.to_vec())];
+    let chunked = app
+        .client
+        .post(app.url("/api/v1/conversations"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(pieces)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(chunked, 413).await, "payload_too_large");
+
+    let list = json_of(app.get_authed("/api/v1/conversations", &token).await, 200).await;
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 0, "nothing was created");
+    let small = app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": "Fits" }))).await;
+    assert_eq!(small.status(), 201);
 }

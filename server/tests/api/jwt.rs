@@ -43,6 +43,8 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
         changed
     };
     let now = chrono::Utc::now().timestamp();
+    let documented_only = sign(&without("sid"), Algorithm::HS256, TEST_SECRET);
+    assert_eq!(app.get_authed("/api/v1/me", &documented_only).await.status(), 200, "control: API.md's claims alone are enough");
     let mut tampered = good.clone();
     tampered.pop();
     tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
@@ -60,6 +62,8 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
         (sign(&with("sub", json!("not-a-uuid")), Algorithm::HS256, TEST_SECRET), "sub is not a user id"),
         (sign(&with("sub", json!(uuid::Uuid::now_v7().to_string())), Algorithm::HS256, TEST_SECRET), "sub of nobody"),
         (sign(&without("exp"), Algorithm::HS256, TEST_SECRET), "no expiry"),
+        (sign(&with("sid", json!("not-a-login")), Algorithm::HS256, TEST_SECRET), "sid is not a login id"),
+        (sign(&with("sid", json!(uuid::Uuid::now_v7().to_string())), Algorithm::HS256, TEST_SECRET), "sid of no login"),
         ("".to_owned(), "empty token"),
     ];
     for (token, why) in cases {
