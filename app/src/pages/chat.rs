@@ -48,20 +48,41 @@ pub fn ConversationPage() -> impl IntoView {
     // `?show=N` is "Load older" without JavaScript (or clicked before the page hydrated): the newest N.
     let show = move || query.with(|q| q.get("show")).and_then(|n| n.parse::<u32>().ok());
     let conversation = Resource::new(move || (id.get(), show()), |(id, show)| load_conversation(id, None, show));
+    // The server reads the <title> after rendering the page, from every <Title> registered during the
+    // render, including those of views the render already threw away and disposed (under concurrent
+    // requests the route and its Suspense children can render more than once). An arena signal would be
+    // gone by then and reading it panics; a reference-counted one lives as long as the closure that reads it.
+    let title = ArcRwSignal::new(String::from("Conversation"));
+    let pane = {
+        let title = title.clone();
+        move || {
+            let title = title.clone();
+            Suspend::new(async move {
+                match conversation.await {
+                    Ok(view) => view! { <ConversationPane view=view page_title=title/> }.into_any(),
+                    Err(FormError::NotFound) => {
+                        title.set("Conversation not found".to_owned());
+                        view! { <ConversationMissing/> }.into_any()
+                    }
+                    Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })
+        }
+    };
 
     view! {
+        <Title text=move || title.get()/>
         <RequireUser>
-            <ChatLayout current=Signal::derive(move || Some(id.get()))>
-                <Suspense fallback=|| view! { <p class="muted">"Loading the conversation…"</p> }>
-                    {move || Suspend::new(async move {
-                        match conversation.await {
-                            Ok(view) => view! { <ConversationPane view=view/> }.into_any(),
-                            Err(FormError::NotFound) => view! { <ConversationMissing/> }.into_any(),
-                            Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Suspense>
-            </ChatLayout>
+            {
+                let pane = pane.clone();
+                view! {
+                    <ChatLayout current=Signal::derive(move || Some(id.get()))>
+                        <Suspense fallback=|| view! { <p class="muted">"Loading the conversation…"</p> }>
+                            {pane}
+                        </Suspense>
+                    </ChatLayout>
+                }
+            }
         </RequireUser>
     }
 }
@@ -151,7 +172,6 @@ fn EmptyState() -> impl IntoView {
 #[component]
 fn ConversationMissing() -> impl IntoView {
     view! {
-        <Title text="Conversation not found"/>
         <div class="empty-state">
             <h1>"Conversation not found"</h1>
             <p>"This conversation does not exist, or it is not yours."</p>
@@ -166,9 +186,11 @@ fn escape_html(text: &str) -> String {
 }
 
 #[component]
-fn ConversationPane(view: ConversationView) -> impl IntoView {
+fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> impl IntoView {
     let id = view.id.clone();
-    let title = RwSignal::new(view.title);
+    page_title.set(view.title);
+    // The pane's own handle on the page title, `Copy` for the many closures below.
+    let title = RwSignal::from(page_title);
     let messages = RwSignal::new(view.messages);
     let older = RwSignal::new(view.older_cursor);
     let awaiting = RwSignal::new(view.awaiting_reply);
@@ -386,7 +408,6 @@ fn ConversationPane(view: ConversationView) -> impl IntoView {
     let conversation_id = StoredValue::new(id.clone());
 
     view! {
-        <Title text=move || title.get()/>
         <header class="conversation-header">
             <h1>{move || title.get()}</h1>
             <div class="conversation-actions">

@@ -261,3 +261,34 @@ async fn load_older_without_javascript_shows_the_newest_n_messages() {
     assert_eq!(articles(&all), 120);
     assert!(all.contains("note 0") && !all.contains("?show="), "the first message is there and nothing is older");
 }
+
+/// Under concurrent requests Leptos may render a route more than once and dispose the copies it throws
+/// away; the conversation page once read its title from such a disposed signal, panicked, and the
+/// browser got an empty reply about one request in fifteen. Every response must be a whole page.
+#[tokio::test]
+async fn concurrent_renders_of_the_conversation_page_all_answer_whole() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let cookie = signed_up(&app, &email).await;
+    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let id = app.new_conversation(token).await;
+    app.say(token, &id, "Concurrent hello").await;
+    let missing = "/chat/00000000-0000-7000-8000-000000000000";
+
+    for (path, status, title) in [(format!("/chat/{id}"), 200, "<title>Concurrent hello · Parley</title>"), (missing.to_owned(), 404, "<title>Conversation not found · Parley</title>")] {
+        // 10 rounds of 20 at once, the load that showed the fault.
+        for _ in 0..10 {
+            let requests = (0..20).map(|_| async {
+                let response = page(&app, &path, Some(&cookie)).await;
+                (response.status().as_u16(), response.text().await)
+            });
+            for (got, body) in futures_util::future::join_all(requests).await {
+                assert_eq!(got, status, "{path}");
+                let body = body.expect("a complete body");
+                assert!(body.contains(title), "{path}: the title is there");
+                assert!(body.contains("__INCOMPLETE_CHUNKS=[]"), "{path}: the page was streamed to its end");
+            }
+        }
+    }
+}
