@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha512};
 use tokio::net::TcpListener;
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
@@ -176,10 +177,18 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), security::limit_body_size))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .with_state(state)
+        // A bug must cost one request a clear 500, never the connection without an answer.
+        .layer(CatchPanicLayer::custom(panic_response))
         // Layers run bottom-up on the way in: the id is set first, so the trace span can record it.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    // The panic message itself is printed by the panic hook; it may hold request data, so it is not echoed.
+    tracing::error!("a request handler panicked");
+    axum::response::IntoResponse::into_response(crate::error::ApiError::Internal)
 }
 
 /// What every page render and server function gets: the accounts port, and a Content-Security-Policy
@@ -256,4 +265,28 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request, routing::get, Router};
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::panic_response;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_error_shape() {
+        let router: Router = Router::new()
+            .route("/", get(|| async { if true { panic!("a bug") } }))
+            .layer(CatchPanicLayer::custom(panic_response));
+
+        let response = router.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+
+        assert_eq!(response.status(), 500);
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal_error");
+        assert!(!body.to_string().contains("a bug"), "the panic message is not echoed");
+    }
 }
