@@ -1,5 +1,5 @@
 import { test, expect, APIRequestContext, Page } from '@playwright/test';
-import { PASSWORD, logIn, signUp, uniqueEmail } from './support';
+import { PASSWORD, holdHydration, logIn, signUp, uniqueEmail } from './support';
 
 async function apiUser(request: APIRequestContext, email = uniqueEmail()) {
   const response = await request.post('/api/v1/auth/signup', { data: { email, password: PASSWORD } });
@@ -123,6 +123,40 @@ test.describe('with JavaScript', () => {
     }
     await expect(page.getByRole('button', { name: 'Load older' })).toHaveCount(0);
     await expect(messages.first()).toHaveText(new RegExp(`${first}\\s*$`));
+  });
+
+  test('Enter in the empty state starts a conversation', async ({ page }) => {
+    await signUp(page, uniqueEmail());
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('Started with Enter');
+    await composer.press('Enter');
+    await expect(page).toHaveURL(/\/chat\/[0-9a-f-]{36}/);
+    await expect(page.getByRole('article', { name: 'You said' })).toContainText('Started with Enter');
+    await expect(page.getByRole('article', { name: 'Assistant reply' })).toContainText('Local demo assistant');
+  });
+
+  test('text typed before the page hydrates is kept and sent', async ({ page }) => {
+    await signUp(page, uniqueEmail());
+    await newChat(page);
+    const url = page.url();
+
+    const hydration = await holdHydration(page);
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('Typed while the page was loading');
+    hydration.release();
+
+    // Rename opens its panel only once the page has hydrated.
+    const rename = page.getByRole('button', { name: 'Rename' });
+    await expect(async () => {
+      await rename.click();
+      await expect(rename).toHaveAttribute('aria-expanded', 'true', { timeout: 500 });
+    }).toPass({ timeout: 15_000 });
+    await expect(composer).toHaveValue('Typed while the page was loading');
+    await composer.press('Enter');
+    await expect(page.getByRole('article', { name: 'You said' })).toContainText('Typed while the page was loading');
+    await expect(page.getByRole('article', { name: 'Assistant reply' })).toContainText('Local demo assistant');
+    await expect(composer).toHaveValue('');
   });
 
   test("another user's conversation is not found", async ({ page, request }) => {

@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import { holdHydration } from './support';
 
 test.describe('with JavaScript', () => {
   test('the home page renders with its title', async ({ page }) => {
@@ -34,6 +35,17 @@ test.describe('with JavaScript', () => {
     }
     await expect(submit).toBeEnabled();
     expect(errors).toEqual([]);
+  });
+
+  test('a password typed before the page hydrates is checked once it does', async ({ page }) => {
+    const hydration = await holdHydration(page);
+    await page.goto('/signup', { waitUntil: 'domcontentloaded' });
+    await page.getByLabel('Password', { exact: true }).fill('abc');
+    hydration.release();
+    const rules = page.locator('#signup-password-rules li');
+    await expect(rules.filter({ hasText: 'A lowercase letter' })).toContainText('(met)');
+    await expect(rules.filter({ hasText: '8 to 128 characters' })).toContainText('(not met)');
+    await expect(page.getByRole('button', { name: 'Create account' })).toBeDisabled();
   });
 
   test('every input on the signup page has a label', async ({ page }) => {

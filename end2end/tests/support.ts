@@ -90,3 +90,17 @@ export class OwnServer {
     return exited;
   }
 }
+
+/**
+ * Holds back the WASM bundle until `release()` is called, so a test can act on the server-rendered page
+ * before it hydrates, as a person on a slow connection does.
+ */
+export async function holdHydration(page: Page): Promise<{ release: () => void }> {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/pkg/*.wasm', async (route) => {
+    await gate;
+    await route.continue();
+  });
+  return { release };
+}

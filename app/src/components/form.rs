@@ -47,10 +47,22 @@ pub fn Field(
         None => error_id.clone(),
     };
     let invalid = move || errors.with(|e| !e.is_empty());
+    let input_ref = NodeRef::<leptos::html::Input>::new();
+    // Text typed before the page hydrated raised no input event that the app saw (on a slow connection
+    // that can be a whole password): report it once, when the browser takes over.
+    Effect::new(move |_| {
+        if let (Some(input), Some(callback)) = (input_ref.get(), on_input) {
+            let value = input.value();
+            if !value.is_empty() {
+                callback.run(value);
+            }
+        }
+    });
     view! {
         <div class="field" class:invalid=invalid>
             <label for=id.clone()>{label}</label>
             <input
+                node_ref=input_ref
                 id=id
                 name=name
                 type=input_type

@@ -146,6 +146,24 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
 fn EmptyState() -> impl IntoView {
     let start = ServerAction::<StartConversation>::new();
     let error = move || start.value().get().and_then(Result::err);
+    // Enter sends here as in a conversation (Shift+Enter makes a new line); the form's own submit runs,
+    // so the browser's `required` check and the action's pending state apply as for a click.
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            #[cfg(feature = "hydrate")]
+            {
+                use leptos::wasm_bindgen::JsCast;
+                let form = ev
+                    .target()
+                    .and_then(|target| target.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+                    .and_then(|textarea| textarea.form());
+                if let Some(form) = form {
+                    let _ = form.request_submit();
+                }
+            }
+        }
+    };
     view! {
         <div class="empty-state">
             <h1>"Your conversations"</h1>
@@ -159,6 +177,7 @@ fn EmptyState() -> impl IntoView {
                     placeholder="Message Parley…"
                     required
                     aria-describedby="start-errors"
+                    on:keydown=on_keydown
                 ></textarea>
                 <button type="submit" class="button primary" disabled=move || start.pending().get()>
                     {move || if start.pending().get() { "Sending…" } else { "Send" }}
@@ -205,6 +224,23 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
     let now = use_now();
     let list_ref = NodeRef::<html::Div>::new();
     let input_ref = NodeRef::<html::Textarea>::new();
+    // The composer is not bound to `draft` with `prop:value`: hydration would write the empty draft over
+    // whatever was typed before the page hydrated. The textarea is written only when the app itself
+    // changes the text (clearing it after a send, giving it back after a refusal).
+    let set_draft = move |text: String| {
+        if let Some(input) = input_ref.get_untracked() {
+            input.set_value(&text);
+        }
+        draft.set(text);
+    };
+    Effect::new(move |_| {
+        if let Some(input) = input_ref.get() {
+            let typed = input.value();
+            if !typed.is_empty() {
+                draft.set(typed);
+            }
+        }
+    });
 
     let rename = ServerAction::<RenameConversation>::new();
     let delete = ServerAction::<DeleteConversation>::new();
@@ -293,7 +329,7 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
             sending.set(true);
             pending_user.set(Some(content.clone()));
             streaming.set(Some(String::new()));
-            draft.set(String::new());
+            set_draft(String::new());
             #[cfg(feature = "hydrate")]
             {
                 use crate::components::reply_stream::{stream_reply, StreamEvent};
@@ -328,7 +364,7 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
                     match result {
                         // Refused before anything was stored: give the text back.
                         Err(message) if !stopped => {
-                            draft.set(content);
+                            set_draft(content);
                             error.set(Some(message));
                         }
                         _ => error.set(failure),
@@ -493,7 +529,6 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
                 placeholder="Message Parley… (Enter to send, Shift+Enter for a new line)"
                 required
                 node_ref=input_ref
-                prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=on_keydown
                 disabled=move || sending.get()
