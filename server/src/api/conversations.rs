@@ -190,8 +190,11 @@ pub(super) async fn rename(
     State(state): State<AppState>,
     user: ApiUser,
     PathId(id): PathId,
-    ApiJson(body): ApiJson<RenameRequest>,
+    body: Result<ApiJson<RenameRequest>, ApiError>,
 ) -> Result<Json<ConversationBody>, ApiError> {
+    // An unknown (or another user's) id is 404 before the body is judged.
+    state.chat.conversation(user.id, id).await?;
+    let ApiJson(body) = body?;
     Ok(Json(state.chat.rename(user.id, id, &body.title).await?.into()))
 }
 
@@ -232,8 +235,10 @@ pub(super) async fn send(
     user: ApiUser,
     PathId(id): PathId,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<SendRequest>,
+    body: Result<ApiJson<SendRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
+    state.chat.conversation(user.id, id).await?;
+    let ApiJson(body) = body?;
     let (_, events) = state.chat.send(user.id, id, &body.content).await?;
     reply_response(&headers, events).await
 }

@@ -127,6 +127,8 @@ impl ChatService {
     }
 
     pub async fn rename(&self, user_id: Uuid, id: Uuid, title: &str) -> Result<Conversation, ChatError> {
+        // Existence first: an unknown (or another user's) id is 404 whatever the body says.
+        self.conversation(user_id, id).await?;
         let title = parse_title(title)?;
         self.db.rename_conversation(user_id, id, &title).await?.ok_or(ChatError::NotFound)
     }
@@ -142,12 +144,12 @@ impl ChatService {
         limit: Option<u32>,
         before: Option<&str>,
     ) -> Result<(Vec<Message>, Option<String>), ChatError> {
+        self.conversation(user_id, conversation_id).await?;
         let limit = page_limit(limit, DEFAULT_MESSAGE_PAGE)?;
         let before = match before.filter(|c| !c.is_empty()) {
             None => None,
             Some(raw) => Some(cursor::decode(raw).ok_or_else(|| invalid("before", "This cursor is not valid."))?),
         };
-        self.conversation(user_id, conversation_id).await?;
         let page = self.db.list_messages(user_id, conversation_id, limit, before).await?;
         Ok((page.items, page.next.map(cursor::encode)))
     }
@@ -160,6 +162,7 @@ impl ChatService {
         conversation_id: Uuid,
         content: &str,
     ) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
+        self.conversation(user_id, conversation_id).await?;
         let content = content.trim();
         if content.is_empty() {
             return Err(invalid("content", "Message cannot be empty."));
@@ -167,7 +170,6 @@ impl ChatService {
         if content.chars().count() > MAX_CONTENT_CHARS {
             return Err(invalid("content", "Message must be at most 32,000 characters."));
         }
-        self.conversation(user_id, conversation_id).await?;
         let message = self.db.add_message(conversation_id, Role::User.as_str(), content, None).await?;
         self.db.set_title_if_default(conversation_id, DEFAULT_TITLE, &title_from(content)).await?;
         Ok((message.clone(), self.start_reply(message)))

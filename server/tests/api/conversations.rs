@@ -116,6 +116,13 @@ async fn another_user_gets_404_on_every_route_and_lists_never_mix() {
         (Method::GET, format!("/api/v1/conversations/{id}/messages"), None),
         (Method::POST, format!("/api/v1/conversations/{id}/messages"), Some(json!({ "content": "hi" }))),
         (Method::POST, format!("/api/v1/conversations/{id}/reply"), None),
+        // The id is judged before the body or the query: nothing about someone else's conversation leaks
+        // through a different error.
+        (Method::PATCH, format!("/api/v1/conversations/{id}"), Some(json!({ "title": "" }))),
+        (Method::PATCH, format!("/api/v1/conversations/{id}"), Some(json!({}))),
+        (Method::POST, format!("/api/v1/conversations/{id}/messages"), Some(json!({ "content": "  " }))),
+        (Method::POST, format!("/api/v1/conversations/{id}/messages"), None),
+        (Method::GET, format!("/api/v1/conversations/{id}/messages?limit=0&before=garbage"), None),
     ];
     for (method, path, body) in &routes {
         let response = app.send_authed(method.clone(), path, &intruder, body.as_ref()).await;
