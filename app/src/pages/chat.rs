@@ -476,7 +476,8 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
             </ActionForm>
         </div>
 
-        <div class="messages" node_ref=list_ref role="log" aria-label="Conversation history" aria-busy=move || sending.get().to_string()>
+        // Focusable, so keyboard users can scroll a long history.
+        <div class="messages" node_ref=list_ref role="log" aria-label="Conversation history" tabindex="0" aria-busy=move || sending.get().to_string()>
             <Show when=move || older.with(Option::is_some)>
                 <p class="load-older">
                     <a href=older_href.clone() class="button" role="button" on:click=load_older.clone()>"Load older"</a>

@@ -1,0 +1,42 @@
+import AxeBuilder from '@axe-core/playwright';
+import { test, expect, Page } from '@playwright/test';
+import { signUp, uniqueEmail } from './support';
+
+// axe-core's WCAG 2.1 A and AA rules, on every page a person can reach, in both colour schemes.
+async function violations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test.describe(`${colorScheme} colour scheme`, () => {
+    test.use({ colorScheme });
+
+    test('pages for visitors have no WCAG A/AA violations', async ({ page }) => {
+      for (const path of ['/', '/signup', '/login', '/no-such-page']) {
+        await page.goto(path);
+        await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+        expect(await violations(page), path).toEqual([]);
+      }
+    });
+
+    test('pages behind an account have no WCAG A/AA violations', async ({ page }) => {
+      await signUp(page, uniqueEmail());
+      expect(await violations(page), '/chat').toEqual([]);
+      const composer = page.getByRole('textbox', { name: 'Message' });
+      await composer.fill('Hello, **accessible** world');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await expect(page.getByRole('article', { name: 'Assistant reply' })).toContainText('Local demo assistant');
+      await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
+      expect(await violations(page), 'a conversation').toEqual([]);
+      // The rename and delete panels, open.
+      await page.getByRole('button', { name: 'Rename' }).click();
+      await page.getByRole('button', { name: 'Delete', exact: true }).click();
+      await expect(page.getByRole('button', { name: 'Delete conversation' })).toBeVisible();
+      expect(await violations(page), 'a conversation, panels open').toEqual([]);
+      await page.goto('/account');
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Account');
+      expect(await violations(page), '/account').toEqual([]);
+    });
+  });
+}
