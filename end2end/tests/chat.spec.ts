@@ -159,6 +159,36 @@ test.describe('with JavaScript', () => {
     await expect(composer).toHaveValue('');
   });
 
+  test('search finds a conversation by what was said in it', async ({ page }) => {
+    // Also moves from one conversation to another without a reload, which once crashed the page.
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await signUp(page, uniqueEmail());
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('Plans for the aubergine harvest');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect(page.getByRole('article', { name: 'Assistant reply' })).toContainText('Local demo assistant');
+    await newChat(page);
+    await composer.fill('Notes on keyset pagination');
+    await composer.press('Enter');
+    await expect(page.getByRole('article', { name: 'Assistant reply' })).toContainText('Local demo assistant');
+    await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
+
+    const sidebar = page.getByRole('complementary', { name: 'Conversations' });
+    await sidebar.getByRole('searchbox', { name: 'Search conversations' }).fill('AUBERGINE');
+    await sidebar.getByRole('button', { name: 'Search' }).click();
+    await expect(sidebar.getByRole('link', { name: /Plans for the aubergine harvest/ })).toBeVisible();
+    await expect(sidebar.getByRole('link', { name: /Notes on keyset pagination/ })).toHaveCount(0);
+
+    await sidebar.getByRole('searchbox', { name: 'Search conversations' }).fill('nothing like this anywhere');
+    await sidebar.getByRole('button', { name: 'Search' }).click();
+    await expect(sidebar).toContainText('No conversations match');
+    await sidebar.getByRole('link', { name: 'Clear search' }).click();
+    await expect(sidebar.getByRole('link', { name: /Notes on keyset pagination/ })).toBeVisible();
+    await expect(sidebar.getByRole('link', { name: /Plans for the aubergine harvest/ })).toBeVisible();
+    expect(errors).toEqual([]);
+  });
+
   test("another user's conversation is not found", async ({ page, request }) => {
     const owner = await apiUser(request);
     const created = await request.post('/api/v1/conversations', { headers: { Authorization: `Bearer ${owner.token}` }, data: {} });

@@ -49,11 +49,23 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-/// Refuses state-changing requests that carry the session cookie but come from another site. Requests
-/// without the cookie (API clients with bearer tokens) are not at risk and pass.
+/// Whether a browser says the request comes from a page of another origin. API clients send neither
+/// header and are not judged here.
+fn announces_another_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site != "same-origin" && site != "none";
+    }
+    headers.contains_key(header::ORIGIN) && !is_same_origin(headers)
+}
+
+/// Refuses state-changing requests that carry the session cookie but cannot show they come from our own
+/// pages, and any that a browser says come from another site, cookie or not: without the cookie such a
+/// form could still sign the visitor in to an account of the attacker's (login CSRF). API clients with
+/// bearer tokens send neither cookie nor Origin and pass.
 pub async fn csrf_guard(request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && carries_session_cookie(request.headers()) && !is_same_origin(request.headers()) {
+    let headers = request.headers();
+    if !safe && ((carries_session_cookie(headers) && !is_same_origin(headers)) || announces_another_origin(headers)) {
         tracing::warn!("cross-site request with a session cookie refused");
         return ApiError::Forbidden("Cross-site requests are not allowed.").into_response();
     }

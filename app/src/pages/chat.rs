@@ -3,7 +3,10 @@
 
 use leptos::{ev::SubmitEvent, html, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::{
+    components::Form,
+    hooks::{use_params_map, use_query_map},
+};
 
 use crate::components::{
     auth::RequireUser,
@@ -91,9 +94,17 @@ pub fn ConversationPage() -> impl IntoView {
 fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children) -> impl IntoView {
     let refresh = SidebarRefresh(RwSignal::new(0));
     provide_context(refresh);
-    let list = Resource::new(move || refresh.0.get(), |_| list_conversations(None));
+    // `?q=` filters the sidebar on every chat page, so a search survives opening one of its results.
+    let query = use_query_map();
+    let search = Memo::new(move |_| {
+        query.with(|q| q.get("q")).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    });
+    let list = Resource::new(move || (refresh.0.get(), search.get()), |(_, search)| list_conversations(None, search));
     let new_chat = ServerAction::<NewConversation>::new();
     let now = use_now();
+    let result_suffix = move || {
+        search.get().map(|s| format!("?q={}", crate::domain::redirect::encode_query_value(&s))).unwrap_or_default()
+    };
 
     view! {
         <div class="chat-layout">
@@ -103,19 +114,36 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
                         "New chat"
                     </button>
                 </ActionForm>
+                <Form action="/chat" attr:role="search" attr:class="conversation-search">
+                    <label for="conversation-search" class="visually-hidden">"Search conversations"</label>
+                    <input id="conversation-search" type="search" name="q" maxlength="200"
+                        placeholder="Search conversations" value=move || search.get().unwrap_or_default()/>
+                    <button type="submit" class="button">"Search"</button>
+                </Form>
                 <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
+                    {move || {
+                        // Read before the await: by the time the list arrives this layout may have been
+                        // replaced (a navigation), and its signals disposed.
+                        let searching = search.get_untracked();
+                        let suffix = result_suffix();
+                        Suspend::new(async move {
                         match list.await {
-                            Ok(list) if list.items.is_empty() => {
-                                view! { <p class="muted sidebar-empty">"No conversations yet."</p> }.into_any()
-                            }
+                            Ok(list) if list.items.is_empty() => match searching {
+                                Some(text) => view! {
+                                    <p class="muted sidebar-empty">
+                                        "No conversations match “" {text} "”. " <a href="/chat">"Clear search"</a>
+                                    </p>
+                                }
+                                .into_any(),
+                                None => view! { <p class="muted sidebar-empty">"No conversations yet."</p> }.into_any(),
+                            },
                             Ok(list) => view! {
                                 <ul class="conversation-list">
                                     {list
                                         .items
                                         .into_iter()
                                         .map(|c| {
-                                            let href = format!("/chat/{}", c.id);
+                                            let href = format!("/chat/{}{}", c.id, suffix);
                                             let id = c.id.clone();
                                             let is_current =
                                                 Signal::derive(move || current.with(|cur| cur.as_deref() == Some(id.as_str())));
@@ -130,11 +158,15 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
                                         })
                                         .collect_view()}
                                 </ul>
+                                {searching.is_some().then(|| view! {
+                                    <p class="muted sidebar-empty"><a href="/chat">"Clear search"</a></p>
+                                })}
                             }
                             .into_any(),
                             Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                         }
-                    })}
+                    })
+                    }}
                 </Transition>
             </aside>
             <section class="chat-main">{children()}</section>
@@ -151,6 +183,10 @@ fn EmptyState() -> impl IntoView {
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
+            // One conversation per message: a held or repeated Enter while the first is on its way does nothing.
+            if ev.repeat() || start.pending().get_untracked() {
+                return;
+            }
             #[cfg(feature = "hydrate")]
             {
                 use leptos::wasm_bindgen::JsCast;
@@ -207,9 +243,12 @@ fn escape_html(text: &str) -> String {
 #[component]
 fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> impl IntoView {
     let id = view.id.clone();
-    page_title.set(view.title);
-    // The pane's own handle on the page title, `Copy` for the many closures below.
-    let title = RwSignal::from(page_title);
+    page_title.set(view.title.clone());
+    // The pane's own title signal: sharing the page's would leave this pane's views subscribed to it
+    // after the pane is gone, and the next pane's title would wake them. The effect, disposed with the
+    // pane, carries renames up to the page title.
+    let title = RwSignal::new(view.title);
+    Effect::new(move |_| page_title.set(title.get()));
     let messages = RwSignal::new(view.messages);
     let older = RwSignal::new(view.older_cursor);
     let awaiting = RwSignal::new(view.awaiting_reply);
@@ -346,9 +385,17 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
                         StreamEvent::Failed(message) => failure = Some(message),
                     })
                     .await;
+                    // The person may have left this conversation meanwhile: its signals are gone, and the
+                    // server has stored the reply (or what there was of it) by now.
+                    if sending.is_disposed() {
+                        return;
+                    }
                     let stopped = controller.signal().aborted();
                     let partial = streaming.get_untracked().unwrap_or_default();
                     sync_latest().await;
+                    if sending.is_disposed() {
+                        return;
+                    }
                     if stopped && !partial.is_empty() && awaiting.get_untracked() {
                         // The server stores the partial reply once it notices; show it meanwhile.
                         messages.update(|list| {
@@ -418,6 +465,9 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
             let id = id.clone();
             leptos::task::spawn_local(async move {
                 let Ok(page) = load_conversation(id, Some(cursor), None).await else { return };
+                if messages.is_disposed() {
+                    return; // the person left this conversation meanwhile
+                }
                 // Keep the reader's place: remember the distance from the bottom, restore it after.
                 let from_bottom = list_ref.get_untracked().map(|l| l.scroll_height() - l.scroll_top());
                 messages.update(|list| {
@@ -517,7 +567,16 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
         </Show>
         {
             let sync_latest = sync_latest.clone();
-            Effect::watch(move || retry.version().get(), move |_, _, _| { let s = sync_latest.clone(); leptos::task::spawn_local(async move { s().await }); error.set(None); }, false);
+            Effect::watch(
+                move || retry.version().get(),
+                move |_, _, _| {
+                    let s = sync_latest.clone();
+                    leptos::task::spawn_local(async move { s().await });
+                    // A retry that failed again says why; one that worked clears the message.
+                    error.set(retry.value().get_untracked().and_then(Result::err).map(|e| e.to_string()));
+                },
+                false,
+            );
         }
 
         <form class="composer" method="post" action=send_url on:submit=on_submit>

@@ -45,7 +45,8 @@ pub struct ConversationView {
 #[cfg(feature = "ssr")]
 #[async_trait::async_trait]
 pub trait ChatPort: Send + Sync + 'static {
-    async fn list(&self, cursor: Option<String>) -> Result<ConversationList, FormError>;
+    /// The newest conversations; with `search`, only those whose title or any message contains it.
+    async fn list(&self, cursor: Option<String>, search: Option<String>) -> Result<ConversationList, FormError>;
     /// One page older than `before`; or, without it, the newest `show` messages (at least one page), which
     /// is how "Load older" works without JavaScript.
     async fn load(&self, id: String, before: Option<String>, show: Option<u32>) -> Result<ConversationView, FormError>;
@@ -67,8 +68,8 @@ fn chat() -> Result<Chat, FormError> {
 }
 
 #[server]
-pub async fn list_conversations(cursor: Option<String>) -> Result<ConversationList, FormError> {
-    chat()?.list(cursor).await
+pub async fn list_conversations(cursor: Option<String>, search: Option<String>) -> Result<ConversationList, FormError> {
+    chat()?.list(cursor, search).await
 }
 
 #[server]

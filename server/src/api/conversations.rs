@@ -123,6 +123,9 @@ pub(super) struct ListParams {
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only conversations whose title or any message contains this text (at most 200 characters; an
+    /// addition to API.md). Pass the same `q` with `cursor` when paging.
+    q: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -156,7 +159,7 @@ pub(super) async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<ConversationPage>, ApiError> {
     let (conversations, next_cursor) =
-        state.chat.list_conversations(user.id, limit_param(&query)?, query.get("cursor").map(String::as_str)).await?;
+        state.chat.list_conversations(user.id, limit_param(&query)?, query.get("cursor").map(String::as_str), query.get("q").map(String::as_str)).await?;
     Ok(Json(ConversationPage { conversations: conversations.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

@@ -84,9 +84,10 @@ impl BrowserChat {
 
 #[async_trait::async_trait]
 impl ChatPort for BrowserChat {
-    async fn list(&self, cursor: Option<String>) -> Result<ConversationList, FormError> {
+    async fn list(&self, cursor: Option<String>, search: Option<String>) -> Result<ConversationList, FormError> {
         let user = self.user_id().await?;
-        let (items, next_cursor) = self.chat.list_conversations(user, Some(SIDEBAR_PAGE), cursor.as_deref()).await?;
+        let (items, next_cursor) =
+            self.chat.list_conversations(user, Some(SIDEBAR_PAGE), cursor.as_deref(), search.as_deref()).await?;
         Ok(ConversationList {
             items: items
                 .into_iter()

@@ -26,6 +26,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_CONTENT_CHARS: usize = 32_000;
 pub const DEFAULT_CONVERSATION_PAGE: u32 = 20;
 pub const DEFAULT_MESSAGE_PAGE: u32 = 50;
+pub const MAX_SEARCH_CHARS: usize = 200;
 /// The most earlier messages ever sent to the assistant, whatever the character budget.
 const HISTORY_MESSAGES: u32 = 100;
 
@@ -104,13 +105,19 @@ impl ChatService {
         user_id: Uuid,
         limit: Option<u32>,
         cursor: Option<&str>,
+        search: Option<&str>,
     ) -> Result<(Vec<Conversation>, Option<String>), ChatError> {
         let limit = page_limit(limit, DEFAULT_CONVERSATION_PAGE)?;
         let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,
             Some(raw) => Some(cursor::decode(raw).ok_or_else(|| invalid("cursor", "This cursor is not valid."))?),
         };
-        let page = self.db.list_conversations(user_id, limit, after).await?;
+        // A blank search is no search.
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
+            return Err(invalid("q", "Search for at most 200 characters."));
+        }
+        let page = self.db.list_conversations(user_id, limit, after, search).await?;
         Ok((page.items, page.next.map(cursor::encode)))
     }
 

@@ -73,25 +73,51 @@ impl Database {
     }
 
     /// The user's conversations, most recently active first, `limit` at a time.
+    /// The user's conversations, most recently updated first; with `search`, only those whose title or
+    /// any message contains it (case-insensitively for ASCII letters, as SQLite's LIKE compares).
     pub async fn list_conversations(
         &self,
         user_id: Uuid,
         limit: u32,
         after: Option<Position>,
+        search: Option<&str>,
     ) -> Result<Page<Conversation>, DbError> {
         let fetch = i64::from(limit) + 1;
         let after = after.unwrap_or_else(Position::past_everything);
-        let mut rows = sqlx::query_as::<_, Conversation>(
-            "SELECT id, title, created_at, updated_at FROM conversations
-             WHERE user_id = ? AND (updated_at, id) < (?, ?)
-             ORDER BY updated_at DESC, id DESC LIMIT ?",
-        )
-        .bind(user_id)
-        .bind(after.at)
-        .bind(after.id)
-        .bind(fetch)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut rows = match search {
+            None => {
+                sqlx::query_as::<_, Conversation>(
+                    "SELECT id, title, created_at, updated_at FROM conversations
+                     WHERE user_id = ? AND (updated_at, id) < (?, ?)
+                     ORDER BY updated_at DESC, id DESC LIMIT ?",
+                )
+                .bind(user_id)
+                .bind(after.at)
+                .bind(after.id)
+                .bind(fetch)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(search) => {
+                let pattern = like_pattern(search);
+                sqlx::query_as::<_, Conversation>(
+                    r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
+                     WHERE c.user_id = ? AND (c.updated_at, c.id) < (?, ?)
+                       AND (c.title LIKE ? ESCAPE '\'
+                            OR EXISTS (SELECT 1 FROM messages m
+                                       WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\'))
+                     ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
+                )
+                .bind(user_id)
+                .bind(after.at)
+                .bind(after.id)
+                .bind(&pattern)
+                .bind(&pattern)
+                .bind(fetch)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
         let next = (rows.len() > limit as usize).then(|| {
             rows.truncate(limit as usize);
             rows.last().map(|c| Position { at: c.updated_at, id: c.id })
@@ -213,5 +239,23 @@ impl Database {
         .bind(i64::from(max_messages))
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+/// A LIKE pattern matching `text` anywhere, with LIKE's own wildcards in `text` taken literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_in_a_search_are_literal() {
+        assert_eq!(like_pattern("keyset"), "%keyset%");
+        assert_eq!(like_pattern("100%_done"), r"%100\%\_done%");
+        assert_eq!(like_pattern(r"a\b"), r"%a\\b%");
     }
 }

@@ -57,17 +57,16 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Updates an existing session only. New sessions (and new ids after a cycle) always go through
+    /// `create`; an upsert here would let a request that was already running when the session was ended
+    /// (logout, "sign out everywhere", a password change) write it back when it finishes.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, data, expires_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data,
-                                            expires_at = excluded.expires_at",
-        )
-        .bind(record.id.to_string())
+        sqlx::query("UPDATE sessions SET user_id = ?, data = ?, expires_at = ? WHERE id = ?")
         .bind(owner(record))
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
+        .bind(record.id.to_string())
         .execute(&self.db.pool)
         .await
         .map_err(backend)?;
@@ -118,5 +117,37 @@ impl Database {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_sessions::{
+        session::{Id, Record},
+        SessionStore,
+    };
+
+    use super::{Database, DbSessionStore};
+
+    #[tokio::test]
+    async fn a_session_ended_while_a_request_ran_is_not_written_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::connect(&format!("sqlite://{}", dir.path().join("sessions.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let store = DbSessionStore::new(db);
+        let mut record = Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        };
+        store.create(&mut record).await.unwrap();
+        assert!(store.load(&record.id).await.unwrap().is_some());
+
+        // Logout (or "sign out everywhere") deletes the row; then a request that had loaded the session
+        // before finishes and saves it.
+        store.delete(&record.id).await.unwrap();
+        store.save(&record).await.unwrap();
+
+        assert!(store.load(&record.id).await.unwrap().is_none(), "the ended session stays ended");
     }
 }

@@ -180,6 +180,32 @@ async fn a_cross_site_post_with_a_valid_session_cookie_is_refused_and_changes_no
 }
 
 #[tokio::test]
+async fn a_cross_site_login_form_without_a_cookie_is_refused() {
+    // Login CSRF: another site's page posting our login form would sign the visitor in to its account.
+    let app = spawn_app().await;
+    let email = unique_email();
+    signed_up(&app, &email).await;
+
+    for (header_name, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site"), ("origin", "null")] {
+        let response = app
+            .client
+            .post(app.url(Login::PATH))
+            .header(header::ACCEPT, "text/html")
+            .header(header_name, value)
+            .form(&[("email", email.as_str()), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{header_name}: {value}");
+        assert!(session_cookie(&response).is_none(), "no session is started");
+    }
+
+    let ours = form_post(&app, Login::PATH, &[("email", email.as_str()), ("password", PASSWORD)], None).await;
+    assert_eq!(ours.status(), 302, "the same form from our own page works");
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200, "API clients, which send no Origin, are unaffected");
+}
+
+#[tokio::test]
 async fn pages_carry_a_nonce_based_content_security_policy_and_other_security_headers() {
     let app = spawn_app().await;
     let response = page(&app, "/signup", None).await;

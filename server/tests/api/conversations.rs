@@ -385,3 +385,53 @@ async fn bodies_over_the_configured_limit_get_413_with_or_without_a_length() {
     let small = app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": "Fits" }))).await;
     assert_eq!(small.status(), 201);
 }
+
+#[tokio::test]
+async fn search_finds_conversations_by_title_or_message_and_only_the_users_own() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let stranger = app.new_user_token().await;
+    let create = |token: String, title: &'static str| {
+        let app = &app;
+        async move {
+            let body = json_of(app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": title }))).await, 201).await;
+            body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let by_title = create(token.clone(), "Keyset pagination notes").await;
+    let by_message = app.new_conversation(&token).await;
+    app.say(&token, &by_message, "Is the migration 100%_done yet?").await;
+    let unrelated = app.new_conversation(&token).await;
+    app.say(&token, &unrelated, "Nothing to see here, just words").await;
+    create(stranger.clone(), "keyset secrets of someone else").await;
+
+    let found = |q: &str| {
+        let app = &app;
+        let token = token.clone();
+        let path = format!("/api/v1/conversations?q={}", urlencoding(q));
+        async move {
+            let body = json_of(app.get_authed(&path, &token).await, 200).await;
+            body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("KEYSET").await, vec![by_title.clone()], "by title, ignoring case, never another user's");
+    assert_eq!(found("migration").await, vec![by_message.clone()], "by message content");
+    assert_eq!(found("%_d").await, vec![by_message.clone()], "LIKE wildcards are taken literally");
+    assert_eq!(found("no such words anywhere").await, Vec::<String>::new());
+    assert_eq!(found("   ").await, vec![unrelated.clone(), by_message.clone(), by_title.clone()], "a blank search is no search");
+
+    // Paging a search: the same q with the cursor.
+    let first = json_of(app.get_authed("/api/v1/conversations?q=e&limit=2", &token).await, 200).await;
+    assert_eq!(first["conversations"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
+    let second = json_of(app.get_authed(&format!("/api/v1/conversations?q=e&limit=2&cursor={cursor}"), &token).await, 200).await;
+    assert_eq!(second["conversations"].as_array().unwrap().len(), 1);
+    assert!(second["next_cursor"].is_null());
+
+    let too_long = app.get_authed(&format!("/api/v1/conversations?q={}", "x".repeat(201)), &token).await;
+    assert_eq!(error_code(too_long, 400).await, "validation_failed");
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
