@@ -102,9 +102,6 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
     let list = Resource::new(move || (refresh.0.get(), search.get()), |(_, search)| list_conversations(None, search));
     let new_chat = ServerAction::<NewConversation>::new();
     let now = use_now();
-    let result_suffix = move || {
-        search.get().map(|s| format!("?q={}", crate::domain::redirect::encode_query_value(&s))).unwrap_or_default()
-    };
 
     view! {
         <div class="chat-layout">
@@ -125,7 +122,11 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
                         // Read before the await: by the time the list arrives this layout may have been
                         // replaced (a navigation), and its signals disposed.
                         let searching = search.get_untracked();
-                        let suffix = result_suffix();
+                        // Result links keep the search.
+                        let suffix = searching
+                            .as_deref()
+                            .map(|s| format!("?q={}", crate::domain::redirect::encode_query_value(s)))
+                            .unwrap_or_default();
                         Suspend::new(async move {
                         match list.await {
                             Ok(list) if list.items.is_empty() => match searching {

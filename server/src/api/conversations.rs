@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use serde_json::json;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use super::{
     extract::{ApiJson, ApiUser, OptionalJson, PathId},
@@ -138,7 +139,19 @@ pub(super) struct MessageParams {
     before: Option<String>,
 }
 
-/// Ids that are not UUIDs name nothing: 404, like an unknown id.
+/// The request body, unless it is unusable *and* the id names none of the user's conversations: then the
+/// 404 comes first, so a request about someone else's conversation learns nothing from its body's fate.
+/// (With a usable body the service checks the id itself, before judging the body's content.)
+async fn body_after_id<T>(state: &AppState, user_id: Uuid, id: Uuid, body: Result<ApiJson<T>, ApiError>) -> Result<T, ApiError> {
+    match body {
+        Ok(ApiJson(body)) => Ok(body),
+        Err(error) => {
+            state.chat.conversation(user_id, id).await?;
+            Err(error)
+        }
+    }
+}
+
 fn limit_param(query: &HashMap<String, String>) -> Result<Option<u32>, ApiError> {
     match query.get("limit") {
         None => Ok(None),
@@ -195,9 +208,7 @@ pub(super) async fn rename(
     PathId(id): PathId,
     body: Result<ApiJson<RenameRequest>, ApiError>,
 ) -> Result<Json<ConversationBody>, ApiError> {
-    // An unknown (or another user's) id is 404 before the body is judged.
-    state.chat.conversation(user.id, id).await?;
-    let ApiJson(body) = body?;
+    let body = body_after_id(&state, user.id, id, body).await?;
     Ok(Json(state.chat.rename(user.id, id, &body.title).await?.into()))
 }
 
@@ -240,8 +251,7 @@ pub(super) async fn send(
     headers: HeaderMap,
     body: Result<ApiJson<SendRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    state.chat.conversation(user.id, id).await?;
-    let ApiJson(body) = body?;
+    let body = body_after_id(&state, user.id, id, body).await?;
     let (_, events) = state.chat.send(user.id, id, &body.content).await?;
     reply_response(&headers, events).await
 }

@@ -60,6 +60,15 @@ async fn signed_up(app: &TestApp, email: &str) -> String {
     session_cookie(&response).expect("a session cookie").0
 }
 
+/// A user signed up by form (its session cookie) who also logged in over the API (its access token),
+/// so a test can seed data through the API and read it as pages.
+async fn signed_up_with_token(app: &TestApp) -> (String, String) {
+    let email = unique_email();
+    let cookie = signed_up(app, &email).await;
+    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    (cookie, login["access_token"].as_str().unwrap().to_owned())
+}
+
 #[tokio::test]
 async fn signup_by_form_signs_in_with_a_safe_cookie() {
     let app = spawn_app().await;
@@ -267,10 +276,8 @@ async fn the_chat_page_streams_through_the_api_with_its_session_and_cross_site_w
 #[tokio::test]
 async fn load_older_without_javascript_shows_the_newest_n_messages() {
     let app = spawn_app().await;
-    let email = unique_email();
-    let cookie = signed_up(&app, &email).await;
-    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
-    let token = login["access_token"].as_str().unwrap();
+    let (cookie, token) = signed_up_with_token(&app).await;
+    let token = token.as_str();
     let id = app.new_conversation(token).await;
     for n in 0..60 {
         app.say(token, &id, &format!("note {n}")).await;
@@ -294,10 +301,8 @@ async fn load_older_without_javascript_shows_the_newest_n_messages() {
 #[tokio::test]
 async fn concurrent_renders_of_the_conversation_page_all_answer_whole() {
     let app = spawn_app().await;
-    let email = unique_email();
-    let cookie = signed_up(&app, &email).await;
-    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
-    let token = login["access_token"].as_str().unwrap();
+    let (cookie, token) = signed_up_with_token(&app).await;
+    let token = token.as_str();
     let id = app.new_conversation(token).await;
     app.say(token, &id, "Concurrent hello").await;
     let missing = "/chat/00000000-0000-7000-8000-000000000000";
