@@ -17,6 +17,8 @@ export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 # Setting it for every cargo command keeps `cargo test` from rebuilding (and renaming) the same binary.
 export LEPTOS_OUTPUT_NAME=parley
 
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 step() { printf '\n==> %s\n' "$*"; }
 skip() { printf '    already done: %s\n' "$*"; }
 
@@ -73,6 +75,15 @@ ensure_wasm_opt() {
   fi
 }
 
+ensure_postgres() {
+  # Tests start a throwaway cluster of their own (scripts/pg-test-cluster.sh), never the system service.
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then skip "PostgreSQL server binaries"; else apt_install postgresql; fi
+}
+
+ensure_nginx() {
+  if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then skip "nginx"; else apt_install nginx; fi
+}
+
 ensure_chromium() {
   if [ -x /usr/bin/chromium ]; then skip "chromium"; else apt_install chromium; fi
 }
@@ -101,11 +112,24 @@ cmd_test() {
   ensure_wasm_bindgen
   ensure_wasm_opt
   ensure_chromium
+  ensure_postgres
+  ensure_nginx
   ensure_end2end_packages
 
-  step "running the Rust tests (unit + integration against real SQLite and the real server)"
-  # Each integration test starts its own server in this one process; the tests run in parallel (about 5 s).
+  step "starting a throwaway PostgreSQL on a loopback port"
+  PG_DIR="$(mktemp -d /tmp/parley-pg-XXXXXX)"
+  trap 'scripts/pg-test-cluster.sh remove "$PG_DIR"' EXIT
+  local pg_url
+  pg_url="$(scripts/pg-test-cluster.sh start "$PG_DIR" "$(free_port)")"
+  export PATH="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1):$PATH"
+
+  step "running the Rust tests on SQLite (unit, integration, the outage test with its own PostgreSQL)"
+  # Each integration test starts its own server in this one process, on a database of its own; the tests
+  # run in parallel.
   cargo test --release --locked -p app -p parley
+
+  step "running the Rust integration tests again on PostgreSQL (a fresh database per test)"
+  PARLEY_TEST_POSTGRES_URL="$pg_url" cargo test --release --locked -p parley --test api
 
   step "building the release binary and WASM bundle"
   cargo leptos build --release
@@ -113,8 +137,11 @@ cmd_test() {
   step "checking that no server-only crate reaches the WASM bundle"
   scripts/check-wasm-bundle.sh
 
-  step "running the browser tests (Playwright, Debian's Chromium, the release binary)"
+  step "running the browser tests on SQLite (Playwright, Debian's Chromium, the release binary)"
   (cd end2end && PARLEY_BIN="$CARGO_TARGET_DIR/release/parley" npx playwright test)
+
+  step "running the browser tests on PostgreSQL, with two instances behind nginx"
+  (cd end2end && PARLEY_BIN="$CARGO_TARGET_DIR/release/parley" PARLEY_E2E_POSTGRES_URL="$pg_url" npx playwright test)
 
   step "all tests passed in $((SECONDS - started)) s"
 }

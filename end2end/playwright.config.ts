@@ -2,6 +2,7 @@ import { defineConfig, devices } from '@playwright/test';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 // The suite drives the real release binary (built by `./dev.sh test`) on a loopback port, with a fresh
 // SQLite file for every run, in Debian's Chromium (Playwright's own browser download cannot work here).
@@ -10,9 +11,21 @@ const baseURL = `http://127.0.0.1:${port}`;
 const repoRoot = path.resolve(__dirname, '..');
 const binary = process.env.PARLEY_BIN ?? path.join(repoRoot, 'target', 'release', 'parley');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+// With PARLEY_E2E_POSTGRES_URL (the test PostgreSQL's admin URL, set by `./dev.sh test` in its second
+// pass) the shared server runs on a fresh PostgreSQL database instead, and the multi-instance tests run.
+const postgresAdmin = process.env.PARLEY_E2E_POSTGRES_URL;
+function sharedDatabaseUrl(): string {
+  if (!postgresAdmin) return `sqlite://${path.join(dataDir, 'parley-e2e.db')}`;
+  // The config is evaluated by the runner and again by each worker: one database per run, named once.
+  const name = (process.env.PARLEY_E2E_DB_NAME ??= `parley_e2e_${Date.now()}`);
+  spawnSync('psql', [postgresAdmin, '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  return postgresAdmin.replace(/\/[^/]*$/, `/${name}`);
+}
 
 export default defineConfig({
   testDir: './tests',
+  // Several instances on one database are a PostgreSQL deployment: those tests run in the PostgreSQL pass.
+  testIgnore: postgresAdmin ? [] : ['**/scale.spec.ts'],
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
@@ -55,7 +68,7 @@ export default defineConfig({
     stderr: 'pipe',
     env: {
       PARLEY_ENV: 'production',
-      DATABASE_URL: `sqlite://${path.join(dataDir, 'parley-e2e.db')}`,
+      DATABASE_URL: sharedDatabaseUrl(),
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.join(repoRoot, 'target', 'site'),
       SESSION_SECRET: 'e2e-session-secret-0123456789abcdef0123',

@@ -1,5 +1,5 @@
 import { expect, Page } from '@playwright/test';
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -12,8 +12,8 @@ export function uniqueEmail(): string {
 }
 
 /** Fills and submits the signup form, then waits to land in the chat home, signed in. */
-export async function signUp(page: Page, email: string, password = PASSWORD, displayName = 'Ada') {
-  await page.goto('/signup');
+export async function signUp(page: Page, email: string, password = PASSWORD, displayName = 'Ada', base = '') {
+  await page.goto(`${base}/signup`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Display name (optional)').fill(displayName);
   await page.getByLabel('Password', { exact: true }).fill(password);
@@ -31,6 +31,21 @@ export async function logIn(page: Page, email: string, password = PASSWORD) {
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
+/**
+ * A fresh, empty database for one server: a new database on the test PostgreSQL when
+ * PARLEY_E2E_POSTGRES_URL names one (`./dev.sh test` does, in its second browser pass), else a SQLite file.
+ */
+export function freshDatabaseUrl(): string {
+  const admin = process.env.PARLEY_E2E_POSTGRES_URL;
+  if (!admin) return `sqlite://${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-own-')), 'parley.db')}`;
+  const name = `parley_e2e_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  const created = spawnSync('psql', [admin, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  if (created.status !== 0) throw new Error(`could not create a test database: ${created.stderr}`);
+  return admin.replace(/\/[^/]*$/, `/${name}`);
+}
+
+export const usingPostgres = !!process.env.PARLEY_E2E_POSTGRES_URL;
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -44,13 +59,18 @@ function freePort(): Promise<number> {
 /** A server of our own, for tests that restart it or need other settings than the shared one. */
 export class OwnServer {
   private child?: ChildProcess;
-  readonly dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parley-own-')), 'parley.db');
   url = '';
+  port = 0;
 
-  constructor(private readonly env: Record<string, string> = {}) {}
+  /** `databaseUrl`: share another server's database (two instances of one deployment). */
+  constructor(
+    private readonly env: Record<string, string> = {},
+    readonly databaseUrl: string = freshDatabaseUrl(),
+  ) {}
 
   async start(): Promise<void> {
-    const port = await freePort();
+    const port = this.port || (await freePort());
+    this.port = port;
     this.url = `http://127.0.0.1:${port}`;
     const binary = process.env.PARLEY_BIN ?? path.join(repoRoot, 'target', 'release', 'parley');
     this.child = spawn(binary, [], {
@@ -59,12 +79,13 @@ export class OwnServer {
       env: {
         PATH: process.env.PATH ?? '',
         PARLEY_ENV: 'production',
-        DATABASE_URL: `sqlite://${this.dbFile}`,
+        DATABASE_URL: this.databaseUrl,
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         LEPTOS_SITE_ROOT: path.join(repoRoot, 'target', 'site'),
         SESSION_SECRET: 'own-server-session-secret-0123456789abcdef',
         JWT_SECRET: 'own-server-jwt-secret-0123456789abcdef0123',
         RUST_LOG: 'warn',
+        PARLEY_DEMO_CHUNK_DELAY_MS: '15',
         ...this.env,
       },
     });
@@ -103,4 +124,84 @@ export async function holdHydration(page: Page): Promise<{ release: () => void }
     await route.continue();
   });
   return { release };
+}
+
+/** `count` ports on 127.0.0.1 that nothing listens on right now. */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}
+
+/**
+ * A private nginx (Debian's package) running the shipped `deploy/nginx.conf`, its upstream pointed at the
+ * given instances and its listener at a loopback port. Never the system service.
+ */
+export class Nginx {
+  private child?: ChildProcess;
+  url = '';
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nginx-'));
+
+  constructor(private readonly upstreams: string[]) {}
+
+  async start(): Promise<void> {
+    const [port] = await freePorts(1);
+    this.url = `http://127.0.0.1:${port}`;
+    const site = fs
+      .readFileSync(path.join(repoRoot, 'deploy', 'nginx.conf'), 'utf8')
+      .replace(/^\s*server 127\.0\.0\.1:\d+ (.*);$/gm, '')
+      .replace(/upstream parley \{/, `upstream parley {\n${this.upstreams.map((u) => `    server ${u} max_fails=3 fail_timeout=10s;`).join('\n')}`)
+      .replace(/listen 80;/, `listen 127.0.0.1:${port};`)
+      // Tests only: name the instance that answered, so a test can tell the two apart.
+      .replace(/location \/ \{/, 'location / {\n        add_header X-Parley-Upstream $upstream_addr always;')
+      .replace(/listen \[::\]:80;/, '');
+    fs.writeFileSync(path.join(this.dir, 'parley.conf'), site);
+    const temp = (name: string) => path.join(this.dir, name);
+    fs.writeFileSync(
+      path.join(this.dir, 'nginx.conf'),
+      [
+        `pid ${temp('nginx.pid')};`,
+        `error_log ${temp('error.log')} warn;`,
+        'worker_processes 1;',
+        'events { worker_connections 256; }',
+        'http {',
+        `  access_log off;`,
+        `  client_body_temp_path ${temp('client')};`,
+        `  proxy_temp_path ${temp('proxy')};`,
+        `  fastcgi_temp_path ${temp('fastcgi')};`,
+        `  uwsgi_temp_path ${temp('uwsgi')};`,
+        `  scgi_temp_path ${temp('scgi')};`,
+        `  include ${temp('parley.conf')};`,
+        '}',
+      ].join('\n'),
+    );
+    const binary = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+    this.child = spawn(binary, ['-p', this.dir, '-c', path.join(this.dir, 'nginx.conf'), '-g', 'daemon off;'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    this.child.stderr?.on('data', (chunk) => (stderr += chunk));
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if (this.child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+      try {
+        const response = await fetch(`${this.url}/health`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`nginx at ${this.url} did not answer: ${stderr}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGQUIT');
+    await exited;
+  }
 }

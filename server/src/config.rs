@@ -7,7 +7,10 @@ use std::{fmt, net::SocketAddr, path::Path, time::Duration};
 
 use leptos::config::{Env, LeptosOptions};
 
-use crate::auth::{hashing::PasswordHasher, rate_limit::RateLimits};
+use crate::{
+    auth::{hashing::PasswordHasher, rate_limit::RateLimits},
+    db::{DatabaseSettings, DbTarget},
+};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Secrets shorter than this are refused: HMAC keys need at least 256 bits.
@@ -53,6 +56,8 @@ pub struct Config {
     pub hashing_concurrency: usize,
     /// Request bodies larger than this get `413 payload_too_large`.
     pub max_body_bytes: usize,
+    /// The database pool's size and time limits.
+    pub database: DatabaseSettings,
     pub assistant: AssistantConfig,
 }
 
@@ -127,11 +132,13 @@ impl Config {
         let production = environment == Environment::Production;
 
         let database_url = match get("DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => url,
-            Some(_) => {
-                problems.push("DATABASE_URL must be a `sqlite:` or `postgres://` URL".to_owned());
-                String::new()
-            }
+            Some(url) => match DbTarget::parse(&url) {
+                Ok(_) => url,
+                Err(error) => {
+                    problems.push(format!("DATABASE_URL: {error}"));
+                    String::new()
+                }
+            },
             None if production => {
                 problems.push("DATABASE_URL is missing".to_owned());
                 String::new()
@@ -203,6 +210,26 @@ impl Config {
         let hashing_concurrency =
             number("PARLEY_HASHING_CONCURRENCY", PasswordHasher::default_concurrency() as u32, 1) as usize;
         let max_body_bytes = number("PARLEY_MAX_BODY_BYTES", 64 * 1024, 1024) as usize;
+        let defaults = DatabaseSettings::default();
+        let millis = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+        let database = DatabaseSettings {
+            max_connections: number("PARLEY_DB_MAX_CONNECTIONS", defaults.max_connections, 1),
+            acquire_timeout: Duration::from_millis(u64::from(number(
+                "PARLEY_DB_ACQUIRE_TIMEOUT_MS",
+                millis(defaults.acquire_timeout),
+                100,
+            ))),
+            statement_timeout: Duration::from_millis(u64::from(number(
+                "PARLEY_DB_STATEMENT_TIMEOUT_MS",
+                millis(defaults.statement_timeout),
+                100,
+            ))),
+            connect_retry: Duration::from_secs(u64::from(number(
+                "PARLEY_DB_CONNECT_RETRY_SECS",
+                defaults.connect_retry.as_secs() as u32,
+                0,
+            ))),
+        };
         let trust_proxy = match get("PARLEY_TRUST_PROXY").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -252,6 +279,7 @@ impl Config {
             trust_proxy,
             hashing_concurrency,
             max_body_bytes,
+            database,
             assistant,
         })
     }
@@ -389,6 +417,37 @@ mod tests {
         for fragment in ["PARLEY_ENV", "DATABASE_URL", "LEPTOS_SITE_ADDR"] {
             assert!(message.contains(fragment), "{fragment} not named in: {message}");
         }
+    }
+
+    #[test]
+    fn database_limits_have_defaults_and_can_be_set() {
+        let config = config_from(&[]).expect("defaults");
+        assert_eq!(config.database, DatabaseSettings::default());
+        let config = config_from(&[
+            ("PARLEY_DB_MAX_CONNECTIONS", "25"),
+            ("PARLEY_DB_ACQUIRE_TIMEOUT_MS", "1500"),
+            ("PARLEY_DB_STATEMENT_TIMEOUT_MS", "20000"),
+            ("PARLEY_DB_CONNECT_RETRY_SECS", "0"),
+        ])
+        .expect("valid limits");
+        assert_eq!(config.database.max_connections, 25);
+        assert_eq!(config.database.acquire_timeout, Duration::from_millis(1500));
+        assert_eq!(config.database.statement_timeout, Duration::from_secs(20));
+        assert_eq!(config.database.connect_retry, Duration::ZERO);
+        let error = config_from(&[("PARLEY_DB_MAX_CONNECTIONS", "0"), ("PARLEY_DB_ACQUIRE_TIMEOUT_MS", "soon")])
+            .expect_err("invalid limits");
+        assert_eq!(error.problems.len(), 2, "{error}");
+    }
+
+    #[test]
+    fn a_postgres_url_is_accepted_and_a_malformed_one_is_named_without_its_password() {
+        let config = config_from(&[("DATABASE_URL", "postgres://parley:hunter2@db.internal:5432/parley")])
+            .expect("a PostgreSQL URL is a valid DATABASE_URL");
+        assert!(config.database_url.expose_secret().starts_with("postgres://"));
+        let error = config_from(&[("DATABASE_URL", "postgres://parley:hunter2@db.internal:port/parley")])
+            .expect_err("malformed");
+        let message = error.to_string();
+        assert!(message.contains("DATABASE_URL") && !message.contains("hunter2"), "{message}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! Causes are logged here with their chain; bodies carry only a code and a human sentence.
 
 use axum::{
+    extract::Request,
     http::{header, HeaderValue, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
@@ -11,6 +13,9 @@ use crate::{
     auth::{AccountError, FieldErrors},
     chat::ChatError,
 };
+
+/// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
+pub const RETRY_AFTER_UNAVAILABLE: &str = "5";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -84,6 +89,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match self {
+            ApiError::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE));
+            }
             ApiError::RateLimited { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
@@ -139,4 +147,35 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     chain
+}
+
+/// tower-sessions answers a bare, bodiless 500 when it cannot save the session after the handler ran (the
+/// database went away mid-request). That is an outage, not a bug: answer it as one, a 503 in the API's
+/// error shape or a short page for browsers. Every other response passes through untouched; our own 500s
+/// always carry a body and a content type.
+pub async fn session_store_outage(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let bare_500 = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(header::CONTENT_TYPE);
+    if !bare_500 {
+        return response;
+    }
+    if is_api {
+        return ApiError::Unavailable.into_response();
+    }
+    unavailable_page()
+}
+
+/// The page a browser gets when Parley cannot reach its database outside a page render.
+pub fn unavailable_page() -> Response {
+    let html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        <title>Temporarily unavailable · Parley</title></head><body>\
+        <main><h1>Parley is temporarily unavailable</h1>\
+        <p>Nothing you saved is lost. Please try again in a moment.</p>\
+        <p><a href=\"\">Try again</a></p></main></body></html>";
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::response::Html(html)).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE));
+    response
 }

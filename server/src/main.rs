@@ -1,9 +1,30 @@
 use std::process::ExitCode;
 
-use parley::{config::Config, startup::{shutdown_signal, Application}, telemetry};
+use parley::{
+    config::Config,
+    db::{transfer, Database},
+    startup::{shutdown_signal, Application},
+    telemetry,
+};
+
+const USAGE: &str = "usage: parley                          serve (configured from the environment)
+       parley copy-from-sqlite SQLITE_URL  copy a SQLite database's data into the empty PostgreSQL
+                                           database named by DATABASE_URL";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => serve().await,
+        ["copy-from-sqlite", source] => copy_from_sqlite(source).await,
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -16,7 +37,38 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "parley stopped");
+            // One line that says what failed and why (the database errors name the host, never a password).
+            let cause = std::error::Error::source(&error).map(|c| format!(": {c}")).unwrap_or_default();
+            tracing::error!("parley stopped: {error}{cause}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Moves an existing SQLite deployment to PostgreSQL: migrates both, then copies every row in one
+/// transaction. The destination comes from `DATABASE_URL` (so its password stays out of the process list).
+async fn copy_from_sqlite(source: &str) -> ExitCode {
+    let Ok(destination) = std::env::var("DATABASE_URL") else {
+        eprintln!("parley: set DATABASE_URL to the PostgreSQL database to copy into\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = async {
+        let from = Database::connect(source).await?;
+        let to = Database::connect(&destination).await?;
+        from.migrate().await?;
+        to.migrate().await?;
+        transfer::copy_sqlite_to_postgres(&from, &to).await
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            for (table, rows) in report.tables {
+                println!("{table}: {rows} rows copied");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("parley: copy failed: {error}");
             ExitCode::FAILURE
         }
     }

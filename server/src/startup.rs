@@ -79,7 +79,7 @@ impl Application {
     /// Opens and migrates the database, binds the listener (port 0 picks a free port) and builds the
     /// router. Nothing is served until [`Application::run_until`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let db = Database::connect(config.database_url.expose_secret()).await?;
+        let db = Database::connect_with(config.database_url.expose_secret(), &config.database).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
@@ -159,7 +159,8 @@ fn router(state: AppState) -> Router {
         ))
         // The conversation API also takes the browser's session, for the chat page's streamed replies.
         .nest("/api/v1", api::router(state.config.max_body_bytes))
-        .layer(session_layer(&state.config, &state.db));
+        .layer(session_layer(&state.config, &state.db))
+        .layer(middleware::from_fn(crate::error::session_store_outage));
 
     // The bundle's file names do not change between builds, so browsers must revalidate them.
     let assets = Router::new()

@@ -5,7 +5,7 @@ use std::{collections::HashMap, convert::Infallible};
 
 use axum::{
     extract::{Query, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
@@ -26,7 +26,7 @@ use super::{
     ErrorBody,
 };
 use crate::{
-    chat::{whole_reply, ReplyEvent},
+    chat::{whole_reply, NoReply, ReplyEvent},
     db::{Conversation, Message},
     error::ApiError,
     startup::AppState,
@@ -298,12 +298,15 @@ async fn reply_response(headers: &HeaderMap, events: mpsc::Receiver<ReplyEvent>)
             let (event, next) = event;
             Some((Ok::<_, Infallible>(event.unwrap_or_default()), next))
         });
-        return Ok((StatusCode::CREATED, Sse::new(sse).keep_alive(KeepAlive::default())).into_response());
+        // `X-Accel-Buffering: no` tells nginx (and proxies that honour it) to pass each event on at once.
+        let unbuffered = [(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))];
+        return Ok((StatusCode::CREATED, unbuffered, Sse::new(sse).keep_alive(KeepAlive::default())).into_response());
     }
     Ok(match whole_reply(events).await {
         Ok((message, reply)) => {
             (StatusCode::CREATED, Json(Exchange { message: message.into(), reply: reply.into() })).into_response()
         }
-        Err(reason) => (StatusCode::BAD_GATEWAY, Json(assistant_failed(&reason))).into_response(),
+        Err(NoReply { database: true, .. }) => ApiError::Unavailable.into_response(),
+        Err(NoReply { reason, .. }) => (StatusCode::BAD_GATEWAY, Json(assistant_failed(&reason))).into_response(),
     })
 }

@@ -27,7 +27,7 @@ impl From<AccountError> for FormError {
             AccountError::RateLimited(retry) => FormError::RateLimited { retry_after: retry.0 },
             AccountError::Database(cause) => {
                 tracing::error!(error = %error_chain(&cause), "database error");
-                FormError::Unavailable
+                super::unavailable()
             }
             other => {
                 tracing::error!(error = %error_chain(&other), "internal error");

@@ -29,7 +29,7 @@ impl From<ChatError> for FormError {
             ChatError::NotFound => FormError::NotFound,
             ChatError::Database(cause) => {
                 tracing::error!(error = %error_chain(&cause), "database error");
-                FormError::Unavailable
+                super::unavailable()
             }
         }
     }
@@ -78,7 +78,9 @@ impl BrowserChat {
 
     /// Waits for the reply to finish.
     async fn finish(events: tokio::sync::mpsc::Receiver<ReplyEvent>) -> Result<(), FormError> {
-        whole_reply(events).await.map(|_| ()).map_err(FormError::Assistant)
+        whole_reply(events).await.map(|_| ()).map_err(|failure| {
+            if failure.database { super::unavailable() } else { FormError::Assistant(failure.reason) }
+        })
     }
 }
 

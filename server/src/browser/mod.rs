@@ -8,7 +8,7 @@ pub use accounts::BrowserAccounts;
 pub use chat::BrowserChat;
 
 use app::server_fns::accounts::FormError;
-use axum::http::request::Parts;
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use leptos::prelude::use_context;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -17,6 +17,16 @@ use crate::{api::extract::client_ip, db::SESSION_USER_KEY, error::error_chain};
 
 fn session_error(error: tower_sessions::session::Error) -> FormError {
     tracing::error!(error = %error_chain(&error), "session store error");
+    unavailable()
+}
+
+/// The database could not be reached: the page being rendered (or the server function answering) gets
+/// status 503 with a `Retry-After`, and the person reads that Parley is temporarily unavailable.
+fn unavailable() -> FormError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(StatusCode::SERVICE_UNAVAILABLE);
+        response.insert_header(header::RETRY_AFTER, HeaderValue::from_static(crate::error::RETRY_AFTER_UNAVAILABLE));
+    }
     FormError::Unavailable
 }
 

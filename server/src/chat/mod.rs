@@ -4,4 +4,4 @@ pub mod cursor;
 pub mod markdown;
 pub mod service;
 
-pub use service::{whole_reply, ChatError, ChatService, ReplyEvent};
+pub use service::{whole_reply, ChatError, ChatService, NoReply, ReplyEvent};

@@ -45,8 +45,9 @@ pub enum ChatError {
 pub enum ReplyEvent {
     Delta(String),
     Done { message: Message, reply: Message },
-    /// The assistant failed; `message` (the user's) is stored, no reply is.
-    Failed { message: Message, reason: String },
+    /// No reply: the assistant failed, or (`database`) the reply could not be read for or stored.
+    /// `message` (the user's) is stored either way.
+    Failed { message: Message, reason: String, database: bool },
 }
 
 #[derive(Clone)]
@@ -217,12 +218,14 @@ impl ChatService {
     }
 
     async fn generate(self, message: Message, events: mpsc::Sender<ReplyEvent>) {
-        let failed = |reason: String| ReplyEvent::Failed { message: message.clone(), reason };
+        let failed = |reason: String| ReplyEvent::Failed { message: message.clone(), reason, database: false };
+        let database_failed =
+            |reason: &str| ReplyEvent::Failed { message: message.clone(), reason: reason.to_owned(), database: true };
         let stream = match self.history(message.conversation_id).await {
             Ok(history) => self.assistant.reply(history).await,
             Err(error) => {
                 tracing::error!(error = %crate::error::error_chain(&error), "could not read history");
-                let _ = events.send(failed("The database is unavailable.".to_owned())).await;
+                let _ = events.send(database_failed("The database is unavailable.")).await;
                 return;
             }
         };
@@ -263,22 +266,30 @@ impl ChatService {
             Ok(_) => tracing::info!("client left mid-reply; the partial reply was stored"),
             Err(error) => {
                 tracing::error!(error = %crate::error::error_chain(&error), "could not store the reply");
-                let _ = events.send(failed("The reply could not be saved.".to_owned())).await;
+                let _ = events.send(database_failed("The reply could not be saved.")).await;
             }
         }
     }
 }
 
-/// Waits for a reply to finish: the stored message and reply, or the sentence saying why there is no reply.
-pub async fn whole_reply(mut events: mpsc::Receiver<ReplyEvent>) -> Result<(Message, Message), String> {
+/// Why a whole reply did not arrive: the sentence to show, and whether the database (not the assistant)
+/// was at fault.
+#[derive(Debug)]
+pub struct NoReply {
+    pub reason: String,
+    pub database: bool,
+}
+
+/// Waits for a reply to finish: the stored message and reply, or why there is no reply.
+pub async fn whole_reply(mut events: mpsc::Receiver<ReplyEvent>) -> Result<(Message, Message), NoReply> {
     while let Some(event) = events.recv().await {
         match event {
             ReplyEvent::Delta(_) => {}
             ReplyEvent::Done { message, reply } => return Ok((message, reply)),
-            ReplyEvent::Failed { reason, .. } => return Err(reason),
+            ReplyEvent::Failed { reason, database, .. } => return Err(NoReply { reason, database }),
         }
     }
-    Err("The reply was interrupted.".to_owned())
+    Err(NoReply { reason: "The reply was interrupted.".to_owned(), database: false })
 }
 
 fn user_facing(error: &AssistantError) -> String {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Database, DbError};
+use super::{db_now, on_pool, Backend, Database, DbError};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Conversation {
@@ -48,9 +48,9 @@ pub struct Page<T> {
 
 impl Database {
     pub async fn create_conversation(&self, user_id: Uuid, title: &str) -> Result<Conversation, DbError> {
-        let now = Utc::now();
-        Ok(sqlx::query_as::<_, Conversation>(
-            "INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+        let now = db_now();
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
+            "INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
              RETURNING id, title, created_at, updated_at",
         )
         .bind(Uuid::now_v7())
@@ -58,23 +58,20 @@ impl Database {
         .bind(title)
         .bind(now)
         .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool).await)?)
     }
 
     pub async fn find_conversation(&self, user_id: Uuid, id: Uuid) -> Result<Option<Conversation>, DbError> {
-        Ok(sqlx::query_as::<_, Conversation>(
-            "SELECT id, title, created_at, updated_at FROM conversations WHERE id = ? AND user_id = ?",
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
+            "SELECT id, title, created_at, updated_at FROM conversations WHERE id = $1 AND user_id = $2",
         )
         .bind(id)
         .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool).await)?)
     }
 
-    /// The user's conversations, most recently active first, `limit` at a time.
     /// The user's conversations, most recently updated first; with `search`, only those whose title or
-    /// any message contains it (case-insensitively for ASCII letters, as SQLite's LIKE compares).
+    /// any message contains it (ignoring the case of ASCII letters on both backends).
     pub async fn list_conversations(
         &self,
         user_id: Uuid,
@@ -86,36 +83,45 @@ impl Database {
         let after = after.unwrap_or_else(Position::past_everything);
         let mut rows = match search {
             None => {
-                sqlx::query_as::<_, Conversation>(
+                on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
                     "SELECT id, title, created_at, updated_at FROM conversations
-                     WHERE user_id = ? AND (updated_at, id) < (?, ?)
-                     ORDER BY updated_at DESC, id DESC LIMIT ?",
+                     WHERE user_id = $1 AND (updated_at, id) < ($2, $3)
+                     ORDER BY updated_at DESC, id DESC LIMIT $4",
                 )
                 .bind(user_id)
                 .bind(after.at)
                 .bind(after.id)
                 .bind(fetch)
-                .fetch_all(&self.pool)
-                .await?
+                .fetch_all(pool).await)?
             }
             Some(search) => {
                 let pattern = like_pattern(search);
-                sqlx::query_as::<_, Conversation>(
-                    r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
-                     WHERE c.user_id = ? AND (c.updated_at, c.id) < (?, ?)
-                       AND (c.title LIKE ? ESCAPE '\'
-                            OR EXISTS (SELECT 1 FROM messages m
-                                       WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\'))
-                     ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
-                )
-                .bind(user_id)
-                .bind(after.at)
-                .bind(after.id)
-                .bind(&pattern)
-                .bind(&pattern)
-                .bind(fetch)
-                .fetch_all(&self.pool)
-                .await?
+                // One statement for both backends; only the operator differs, since PostgreSQL's LIKE
+                // is case-sensitive and SQLite's already folds ASCII case.
+                macro_rules! search_sql {
+                    ($like:literal) => {
+                        concat!(
+                            r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
+                             WHERE c.user_id = $1 AND (c.updated_at, c.id) < ($2, $3)
+                               AND (c.title ", $like, r" $4 ESCAPE '\'
+                                    OR EXISTS (SELECT 1 FROM messages m
+                                               WHERE m.conversation_id = c.id AND m.content ", $like, r" $4 ESCAPE '\'))
+                             ORDER BY c.updated_at DESC, c.id DESC LIMIT $5"
+                        )
+                    };
+                }
+                let sql = match self.backend() {
+                    Backend::Sqlite => search_sql!("LIKE"),
+                    Backend::Postgres => search_sql!("ILIKE"),
+                };
+                on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(sql)
+                    .bind(user_id)
+                    .bind(after.at)
+                    .bind(after.id)
+                    .bind(&pattern)
+                    .bind(fetch)
+                    .fetch_all(pool)
+                    .await)?
             }
         };
         let next = (rows.len() > limit as usize).then(|| {
@@ -127,26 +133,24 @@ impl Database {
 
     /// Renaming is an update: the conversation moves to the top of the list.
     pub async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> Result<Option<Conversation>, DbError> {
-        Ok(sqlx::query_as::<_, Conversation>(
-            "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
+            "UPDATE conversations SET title = $1, updated_at = $2 WHERE id = $3 AND user_id = $4
              RETURNING id, title, created_at, updated_at",
         )
         .bind(title)
-        .bind(Utc::now())
+        .bind(db_now())
         .bind(id)
         .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool).await)?)
     }
 
     /// Deletes the conversation and its messages; `false` when the user has no such conversation.
     pub async fn delete_conversation(&self, user_id: Uuid, id: Uuid) -> Result<bool, DbError> {
-        let deleted = sqlx::query("DELETE FROM conversations WHERE id = ? AND user_id = ?")
+        let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(deleted.rows_affected() == 1)
+            .execute(pool).await.map(|done| done.rows_affected()))?;
+        Ok(deleted == 1)
     }
 
     /// The newest `limit` messages before `before` (all of them when `None`), returned oldest first.
@@ -161,19 +165,18 @@ impl Database {
         // The ownership check rides along in the same statement: no message of another user's conversation
         // can ever be read.
         let before = before.unwrap_or_else(Position::past_everything);
-        let mut rows = sqlx::query_as::<_, Message>(
+        let mut rows = on_pool!(self, |pool| sqlx::query_as::<_, Message>(
             "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.conversation_id = ? AND c.user_id = ? AND (m.created_at, m.id) < (?, ?)
-             ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+             WHERE m.conversation_id = $1 AND c.user_id = $2 AND (m.created_at, m.id) < ($3, $4)
+             ORDER BY m.created_at DESC, m.id DESC LIMIT $5",
         )
         .bind(conversation_id)
         .bind(user_id)
         .bind(before.at)
         .bind(before.id)
         .bind(fetch)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool).await)?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         rows.reverse();
@@ -190,55 +193,56 @@ impl Database {
         not_before: Option<DateTime<Utc>>,
     ) -> Result<Message, DbError> {
         // A reply must sort after the message it answers even when both land in the same microsecond.
-        let mut now = Utc::now();
+        let mut now = db_now();
         if let Some(floor) = not_before
             && now <= floor
         {
             now = floor + chrono::Duration::microseconds(1);
         }
-        let mut tx = self.pool.begin().await?;
-        let message = sqlx::query_as::<_, Message>(
-            "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)
-             RETURNING id, conversation_id, role, content, created_at",
-        )
-        .bind(Uuid::now_v7())
-        .bind(conversation_id)
-        .bind(role)
-        .bind(content)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE conversations SET updated_at = ? WHERE id = ?")
-            .bind(now)
+        let message = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let message = sqlx::query_as::<_, Message>(
+                "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES ($1, $2, $3, $4, $5)
+                 RETURNING id, conversation_id, role, content, created_at",
+            )
+            .bind(Uuid::now_v7())
             .bind(conversation_id)
-            .execute(&mut *tx)
+            .bind(role)
+            .bind(content)
+            .bind(now)
+            .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
+            sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(conversation_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            message
+        });
         Ok(message)
     }
 
     /// Sets the title only if it is still the default, so a first message names a new chat but never
     /// overrides a title the user chose.
     pub async fn set_title_if_default(&self, conversation_id: Uuid, default_title: &str, title: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE conversations SET title = ? WHERE id = ? AND title = ?")
+        on_pool!(self, |pool| sqlx::query("UPDATE conversations SET title = $1 WHERE id = $2 AND title = $3")
             .bind(title)
             .bind(conversation_id)
             .bind(default_title)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool).await.map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// The most recent `max_messages` messages of a conversation, newest first.
     pub async fn recent_messages(&self, conversation_id: Uuid, max_messages: u32) -> Result<Vec<Message>, DbError> {
-        Ok(sqlx::query_as::<_, Message>(
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Message>(
             "SELECT id, conversation_id, role, content, created_at FROM messages
-             WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+             WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         )
         .bind(conversation_id)
         .bind(i64::from(max_messages))
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool).await)?)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{unix_now, Database, DbError, User};
+use super::{on_pool, unix_now, Database, DbError, User};
 
 /// A refresh token to store: only its hash and when it stops working.
 pub struct NewRefreshToken {
@@ -20,124 +20,124 @@ pub enum RefreshOutcome {
     ReuseDetected,
 }
 
-/// A presented refresh token with the state of its login.
-#[derive(sqlx::FromRow)]
-struct PresentedToken {
-    login_id: Uuid,
-    user_id: Uuid,
-    expires_at: i64,
-    used_at: Option<i64>,
-    revoked_at: Option<i64>,
-}
+const REVOKE_LOGIN: &str = "UPDATE api_logins SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES ($1, $2, $3)";
 
 impl Database {
     /// Starts a new API login with its first refresh token.
     pub async fn create_login(&self, user_id: Uuid, token: &NewRefreshToken) -> Result<Uuid, DbError> {
         let login_id = Uuid::now_v7();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO api_logins (id, user_id, created_at) VALUES (?, ?, ?)")
-            .bind(login_id)
-            .bind(user_id)
-            .bind(unix_now())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES (?, ?, ?)")
-            .bind(&token.hash)
-            .bind(login_id)
-            .bind(token.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO api_logins (id, user_id, created_at) VALUES ($1, $2, $3)")
+                .bind(login_id)
+                .bind(user_id)
+                .bind(unix_now())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_REFRESH_TOKEN)
+                .bind(&token.hash)
+                .bind(login_id)
+                .bind(token.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(login_id)
     }
 
     /// The user behind a live (not revoked) login, as an access token names them.
     pub async fn find_user_with_live_login(&self, user_id: Uuid, login_id: Uuid) -> Result<Option<User>, DbError> {
-        Ok(sqlx::query_as::<_, User>(
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "SELECT u.id, u.email, u.display_name, u.created_at
              FROM users u JOIN api_logins l ON l.user_id = u.id
-             WHERE u.id = ? AND l.id = ? AND l.revoked_at IS NULL",
+             WHERE u.id = $1 AND l.id = $2 AND l.revoked_at IS NULL",
         )
         .bind(user_id)
         .bind(login_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool).await)?)
     }
 
-    /// Uses up the token whose hash is `presented` and stores `next` in its place, in one write
-    /// transaction, so two clients racing with one token cannot both win.
+    /// Uses up the token whose hash is `presented` and stores `next` in its place, in one transaction.
+    ///
+    /// Race-safe on both backends without a database-wide lock: the token is claimed with a conditional
+    /// `UPDATE … WHERE used_at IS NULL`, which only one transaction can win. On PostgreSQL a concurrent
+    /// claimer blocks on the row lock, then re-checks the condition and finds the token used; on SQLite
+    /// the UPDATE takes the write lock. A loser that finds the token already used reports reuse and revokes
+    /// the whole login, as a stolen copy would be handled.
     pub async fn rotate_refresh_token(
         &self,
         presented: &[u8],
         next: &NewRefreshToken,
     ) -> Result<RefreshOutcome, DbError> {
         let now = unix_now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let found: Option<PresentedToken> = sqlx::query_as(
-            "SELECT t.login_id, l.user_id, t.expires_at, t.used_at, l.revoked_at
-             FROM refresh_tokens t JOIN api_logins l ON l.id = t.login_id
-             WHERE t.token_hash = ?",
-        )
-        .bind(presented)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(PresentedToken { login_id, user_id, expires_at, used_at, revoked_at }) = found else {
-            return Ok(RefreshOutcome::Rejected);
-        };
-        if used_at.is_some() {
-            sqlx::query("UPDATE api_logins SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-                .bind(now)
-                .bind(login_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(RefreshOutcome::ReuseDetected);
-        }
-        if revoked_at.is_some() || expires_at <= now {
-            return Ok(RefreshOutcome::Rejected);
-        }
-        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?")
+        let outcome = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let claimed: Option<(Uuid,)> = sqlx::query_as(
+                "UPDATE refresh_tokens SET used_at = $1
+                 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+                   AND login_id IN (SELECT id FROM api_logins WHERE revoked_at IS NULL)
+                 RETURNING login_id",
+            )
             .bind(now)
             .bind(presented)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES (?, ?, ?)")
-            .bind(&next.hash)
-            .bind(login_id)
-            .bind(next.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        let user = sqlx::query_as::<_, User>(
-            "SELECT id, email, display_name, created_at FROM users WHERE id = ?",
-        )
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(RefreshOutcome::Rotated { user, login_id })
+            if let Some((login_id,)) = claimed {
+                sqlx::query(INSERT_REFRESH_TOKEN)
+                    .bind(&next.hash)
+                    .bind(login_id)
+                    .bind(next.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                let user = sqlx::query_as::<_, User>(
+                    "SELECT u.id, u.email, u.display_name, u.created_at
+                     FROM users u JOIN api_logins l ON l.user_id = u.id WHERE l.id = $1",
+                )
+                .bind(login_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                RefreshOutcome::Rotated { user, login_id }
+            } else {
+                // Not claimable: unknown, expired, revoked, or used before. Only the last is reuse.
+                let used: Option<(Uuid,)> =
+                    sqlx::query_as("SELECT login_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL")
+                        .bind(presented)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match used {
+                    Some((login_id,)) => {
+                        sqlx::query(REVOKE_LOGIN).bind(now).bind(login_id).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                        RefreshOutcome::ReuseDetected
+                    }
+                    None => RefreshOutcome::Rejected,
+                }
+            }
+        });
+        Ok(outcome)
     }
 
     /// Revokes one login of `user_id` (a login of another user is left alone).
     pub async fn revoke_login(&self, user_id: Uuid, login_id: Uuid) -> Result<(), DbError> {
-        sqlx::query("UPDATE api_logins SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+        on_pool!(self, |pool| sqlx::query("UPDATE api_logins SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(unix_now())
             .bind(login_id)
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool).await.map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// The login a refresh token belongs to, if the token is known and belongs to `user_id`.
     pub async fn login_of_refresh_token(&self, user_id: Uuid, token_hash: &[u8]) -> Result<Option<Uuid>, DbError> {
-        let found: Option<(Uuid,)> = sqlx::query_as(
+        let found: Option<(Uuid,)> = on_pool!(self, |pool| sqlx::query_as(
             "SELECT t.login_id FROM refresh_tokens t JOIN api_logins l ON l.id = t.login_id
-             WHERE t.token_hash = ? AND l.user_id = ?",
+             WHERE t.token_hash = $1 AND l.user_id = $2",
         )
         .bind(token_hash)
         .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool).await)?;
         Ok(found.map(|(id,)| id))
     }
 
@@ -148,22 +148,24 @@ impl Database {
         keep_login: Option<Uuid>,
         keep_session: Option<&str>,
     ) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE api_logins SET revoked_at = ?
-             WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
-        )
-        .bind(unix_now())
-        .bind(user_id)
-        .bind(keep_login)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?")
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE api_logins SET revoked_at = $1
+                 WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
+            )
+            .bind(unix_now())
             .bind(user_id)
-            .bind(keep_session)
+            .bind(keep_login)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2")
+                .bind(user_id)
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 }

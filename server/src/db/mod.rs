@@ -1,49 +1,67 @@
 //! The storage layer: the only module that knows SQL. Handlers, services and server functions call the
-//! methods here and never see a query, so a PostgreSQL implementation can sit beside this one later.
+//! methods here and never see a query.
+//!
+//! Two backends sit behind one [`Database`]: SQLite (an embedded file, the default) and PostgreSQL (one
+//! shared server for many instances), chosen by the scheme of `DATABASE_URL`. Every statement is written
+//! once, with `$1`-style placeholders that both understand (SQLite binds `$N` to the N-th argument), and
+//! [`on_pool!`] expands it against whichever pool this database holds. Only what the two engines really
+//! do differently (connecting, locking, the health probe, case-insensitive LIKE) is written per backend.
 
+mod connect;
 mod conversations;
 mod logins;
 mod rate_limits;
 mod sessions;
+pub mod transfer;
 mod users;
 
+pub use connect::{DatabaseSettings, DbTarget};
 pub use conversations::{Conversation, Message, Page, Position};
 pub use logins::{NewRefreshToken, RefreshOutcome};
 pub use sessions::{DbSessionStore, SESSION_USER_KEY};
 pub use users::User;
 
-use std::{str::FromStr, time::Duration};
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::{migrate::{MigrateError, Migrator}, PgPool, SqlitePool};
 
-use sqlx::{
-    migrate::{MigrateError, Migrator},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
-};
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
-static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+/// Runs one block of code, written once, against whichever backend `$db` holds. Inside the block `$pool`
+/// is the concrete pool (`&SqlitePool` or `&PgPool`), so sqlx checks the binds and row types against
+/// each backend at compile time.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::db::Pool::Sqlite($pool) => $body,
+            $crate::db::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
 
-/// How long a statement waits for another connection's lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a request waits for a free connection before the database counts as unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
 
-/// How often opening the database is tried while another process holds the lock.
-const CONNECT_ATTEMPTS: u64 = 20;
-
-fn is_busy(error: &sqlx::Error) -> bool {
-    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "5" || code == "6")
+/// Which engine a [`Database`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("the database URL is not valid")]
-    InvalidUrl(#[source] sqlx::Error),
-    #[error("PostgreSQL is not supported by this build yet; use a sqlite: DATABASE_URL")]
-    PostgresNotYetSupported,
+    #[error("the database URL is not valid ({0})")]
+    InvalidUrl(String),
     #[error("could not create the folder for the database file")]
     CreateDir(#[source] std::io::Error),
-    #[error("could not open the database")]
-    Connect(#[source] sqlx::Error),
+    /// Names where the database was looked for and why it did not answer; never the password.
+    #[error("could not reach the database at {target} after {waited_secs} s: {cause}")]
+    Unreachable { target: String, waited_secs: u64, cause: String },
     #[error("could not apply the database migrations")]
     Migrate(#[from] MigrateError),
     #[error("a row with the same unique key already exists")]
@@ -63,86 +81,78 @@ impl From<sqlx::Error> for DbError {
 
 /// Seconds since the Unix epoch: how expiries and rate-limit windows are stored.
 pub fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
+    Utc::now().timestamp()
+}
+
+/// The current time as both backends store it: PostgreSQL keeps microseconds, so every timestamp is cut
+/// to microseconds before it is written. The same value then sorts and compares the same everywhere.
+pub fn db_now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 #[derive(Clone, Debug)]
 pub struct Database {
-    pool: SqlitePool,
+    pub(crate) pool: Pool,
 }
 
 impl Database {
-    /// Opens (creating if needed) the SQLite file named by `url`, with WAL, foreign keys and a busy timeout.
+    /// Opens the database named by `url` (`sqlite:` or `postgres:`/`postgresql:`) with default settings.
     pub async fn connect(url: &str) -> Result<Self, DbError> {
-        if url.starts_with("postgres") {
-            return Err(DbError::PostgresNotYetSupported);
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(DbError::InvalidUrl)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(DbError::CreateDir)?;
-        }
-        // Two instances opening one fresh file at once race to switch it to WAL, and SQLite answers the
-        // loser "database is locked" at once instead of waiting; a short, bounded retry settles it.
-        let mut attempt = 1;
-        loop {
-            let connected = SqlitePoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(options.clone())
-                .await;
-            match connected {
-                Ok(pool) => return Ok(Database { pool }),
-                Err(error) if attempt < CONNECT_ATTEMPTS && is_busy(&error) => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                }
-                Err(error) => return Err(DbError::Connect(error)),
-            }
+        Self::connect_with(url, &DatabaseSettings::default()).await
+    }
+
+    /// Opens the database named by `url`. SQLite files (and their folder) are created if missing;
+    /// an unreachable PostgreSQL is retried for `settings.connect_retry`, then reported by host and cause.
+    pub async fn connect_with(url: &str, settings: &DatabaseSettings) -> Result<Self, DbError> {
+        let pool = match DbTarget::parse(url)? {
+            DbTarget::Sqlite(options) => Pool::Sqlite(connect::sqlite(options, settings).await?),
+            DbTarget::Postgres(options) => Pool::Postgres(connect::postgres(options, settings).await?),
+        };
+        Ok(Database { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
-    /// Applies pending migrations. Safe to run again, and safe when several instances start on one fresh
-    /// file at once: the whole run holds SQLite's write lock (`BEGIN IMMEDIATE`), so the others wait, then
-    /// find nothing left to do.
+    /// Applies pending migrations. Safe to run again, and safe when several instances start on one empty
+    /// database at once. SQLite: the whole run holds the write lock (`BEGIN IMMEDIATE`), so the others
+    /// wait, then find nothing left to do. PostgreSQL: sqlx's migrator holds an advisory lock for the run.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        MIGRATOR.run(&mut *tx).await?;
-        tx.commit().await?;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                SQLITE_MIGRATOR.run(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Pool::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+        }
         Ok(())
     }
 
-    /// Proves the database can take a write right now, for `/health`. Taking SQLite's write lock (and
-    /// releasing it at once, writing nothing) is the honest probe: in WAL mode reads still succeed while
-    /// another process holds the lock, yet every action of the app needs to write.
+    /// Proves the database can take a write right now, for `/health`. On SQLite, taking the write lock
+    /// (and releasing it at once, writing nothing) is the honest probe: in WAL mode reads still succeed
+    /// while another process holds the lock, yet every action of the app needs to write. PostgreSQL has no
+    /// database-wide write lock; a round trip on a pooled connection is what can fail there.
     pub async fn ping(&self) -> Result<(), DbError> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        tx.rollback().await?;
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await?.rollback().await?,
+            Pool::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
         Ok(())
     }
 
     pub fn is_closed(&self) -> bool {
-        self.pool.is_closed()
+        on_pool!(self, |pool| pool.is_closed())
     }
 
     /// Waits for checked-out connections to come back, then closes them all.
     pub async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_postgres_url_is_refused_with_a_clear_reason() {
-        let error = Database::connect("postgres://parley@127.0.0.1/parley").await.expect_err("not supported yet");
-        assert!(error.to_string().contains("PostgreSQL"), "{error}");
+        on_pool!(self, |pool| pool.close().await)
     }
 }

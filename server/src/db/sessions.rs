@@ -9,7 +9,7 @@ use tower_sessions::{
 };
 use uuid::Uuid;
 
-use super::{unix_now, Database, DbError};
+use super::{on_pool, unix_now, Database, DbError};
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
@@ -39,18 +39,17 @@ impl SessionStore for DbSessionStore {
         // A fresh random id collides with an existing one essentially never; if it does, draw again.
         loop {
             let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expires_at) VALUES (?, ?, ?, ?)
+            let inserted = on_pool!(self.db, |pool| sqlx::query(
+                "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(record.id.to_string())
             .bind(owner(record))
             .bind(data)
             .bind(record.expiry_date.unix_timestamp())
-            .execute(&self.db.pool)
-            .await
+            .execute(pool).await.map(|done| done.rows_affected()))
             .map_err(backend)?;
-            if inserted.rows_affected() == 1 {
+            if inserted == 1 {
                 return Ok(());
             }
             record.id = Id::default();
@@ -62,24 +61,22 @@ impl SessionStore for DbSessionStore {
     /// (logout, "sign out everywhere", a password change) write it back when it finishes.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query("UPDATE sessions SET user_id = ?, data = ?, expires_at = ? WHERE id = ?")
+        on_pool!(self.db, |pool| sqlx::query("UPDATE sessions SET user_id = $1, data = $2, expires_at = $3 WHERE id = $4")
         .bind(owner(record))
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
         .bind(record.id.to_string())
-        .execute(&self.db.pool)
-        .await
+        .execute(pool).await.map(|done| done.rows_affected()))
         .map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = ? AND expires_at > ?")
+            on_pool!(self.db, |pool| sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
                 .bind(id.to_string())
                 .bind(unix_now())
-                .fetch_optional(&self.db.pool)
-                .await
+                .fetch_optional(pool).await)
                 .map_err(backend)?;
         let Some((data, expires_at)) = row else { return Ok(None) };
         Ok(Some(Record {
@@ -90,10 +87,9 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
+        on_pool!(self.db, |pool| sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
-            .execute(&self.db.pool)
-            .await
+            .execute(pool).await.map(|done| done.rows_affected()))
             .map_err(backend)?;
         Ok(())
     }
@@ -110,12 +106,11 @@ impl Database {
     /// Housekeeping: drops expired sessions, refresh tokens and old rate-limit hits.
     pub async fn delete_expired_rows(&self) -> Result<(), DbError> {
         let now = unix_now();
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
-        sqlx::query("DELETE FROM rate_limit_hits WHERE window_start < ?")
+        on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM rate_limit_hits WHERE window_start < $1")
             .bind(now - 24 * 3600)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool).await.map(|done| done.rows_affected()))?;
         Ok(())
     }
 }

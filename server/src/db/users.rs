@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Database, DbError};
+use super::{db_now, on_pool, Database, DbError};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct User {
@@ -26,10 +26,10 @@ impl Database {
         display_name: Option<&str>,
         password_hash: &str,
     ) -> Result<User, DbError> {
-        let now = Utc::now();
-        let user = sqlx::query_as::<_, User>(
+        let now = db_now();
+        let user = on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              RETURNING id, email, display_name, created_at",
         )
         .bind(Uuid::now_v7())
@@ -38,59 +38,53 @@ impl Database {
         .bind(password_hash)
         .bind(now)
         .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool).await)?;
         Ok(user)
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, DbError> {
-        Ok(sqlx::query_as::<_, User>(
-            "SELECT id, email, display_name, created_at FROM users WHERE id = ?",
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
+            "SELECT id, email, display_name, created_at FROM users WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool).await)?)
     }
 
     pub async fn find_credentials_by_email(&self, email: &str) -> Result<Option<UserCredentials>, DbError> {
-        Ok(sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE email = ?")
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE email = $1")
             .bind(email)
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(pool).await)?)
     }
 
     pub async fn find_credentials(&self, id: Uuid) -> Result<Option<UserCredentials>, DbError> {
-        Ok(sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE id = ?")
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(pool).await)?)
     }
 
     pub async fn update_password_hash(&self, id: Uuid, password_hash: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+        on_pool!(self, |pool| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
-            .bind(Utc::now())
+            .bind(db_now())
             .bind(id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool).await.map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     pub async fn update_display_name(&self, id: Uuid, display_name: &str) -> Result<Option<User>, DbError> {
-        Ok(sqlx::query_as::<_, User>(
-            "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
+            "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3
              RETURNING id, email, display_name, created_at",
         )
         .bind(display_name)
-        .bind(Utc::now())
+        .bind(db_now())
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool).await)?)
     }
 
     /// Deletes the user; every row they own goes with them (foreign keys cascade).
     pub async fn delete_user(&self, id: Uuid) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&self.pool).await?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
         Ok(())
     }
 }

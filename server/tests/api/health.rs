@@ -3,7 +3,7 @@ use std::{str::FromStr, time::{Duration, Instant}};
 use serde_json::{json, Value};
 use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions, Connection};
 
-use crate::helpers::{spawn_app, spawn_app_on};
+use crate::helpers::{fresh_database_url, spawn_app, spawn_app_on, sql, sqlite_url};
 
 #[tokio::test]
 async fn health_reports_ok_when_the_database_answers() {
@@ -29,14 +29,17 @@ async fn every_response_carries_a_request_id() {
     assert_ne!(first, second, "each request gets its own id");
 }
 
+/// SQLite only: PostgreSQL has no database-wide write lock; its outages are the fault test's business.
 #[tokio::test]
-async fn health_answers_503_within_a_second_while_the_database_is_locked_then_recovers() {
-    let app = spawn_app().await;
+async fn health_answers_503_within_a_second_while_the_sqlite_file_is_locked_then_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = sqlite_url(&dir.path().join("locked.db"));
+    let app = spawn_app_on(&db_url).await.expect("starts");
     assert_eq!(app.get("/health").await.status(), 200);
 
     // Another process holds the write lock and does not let go, as a stuck migration or a hung batch job
     // would.
-    let mut intruder = SqliteConnectOptions::from_str(&format!("sqlite://{}", app.db_path.display()))
+    let mut intruder = SqliteConnectOptions::from_str(&db_url)
         .unwrap()
         .connect()
         .await
@@ -70,53 +73,47 @@ async fn health_answers_503_within_a_second_while_the_database_is_locked_then_re
 #[tokio::test]
 async fn migrating_twice_is_harmless_and_data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("parley.db");
+    let db_url = fresh_database_url(dir.path()).await;
 
-    let first = spawn_app_on(&db_path).await.expect("first start");
+    let first = spawn_app_on(&db_url).await.expect("first start");
     assert_eq!(first.get("/health").await.status(), 200);
     first.stop().await.expect("clean shutdown");
-    let url = format!("sqlite://{}", db_path.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("INSERT INTO app_meta (key, value) VALUES ('written_before_restart', 'yes')")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    sql(&db_url, "INSERT INTO app_meta (key, value) VALUES ('written_before_restart', 'yes')").await;
 
-    let second = spawn_app_on(&db_path).await.expect("second start re-runs migrations harmlessly");
+    let second = spawn_app_on(&db_url).await.expect("second start re-runs migrations harmlessly");
     assert_eq!(second.get("/health").await.status(), 200);
     second.stop().await.expect("clean shutdown");
 
-    let db = parley::db::Database::connect(&url).await.unwrap();
+    let db = parley::db::Database::connect(&db_url).await.unwrap();
     db.migrate().await.expect("a third migration run is a no-op");
     db.close().await;
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let kept: (String,) = sqlx::query_as("SELECT value FROM app_meta WHERE key = 'written_before_restart'")
-        .fetch_one(&mut conn)
-        .await
-        .expect("data written before the restarts is still there");
-    assert_eq!(kept.0, "yes");
+    let kept = sql(&db_url, "SELECT count(*) FROM app_meta WHERE key = 'written_before_restart' AND value = 'yes'").await;
+    assert_eq!(kept, Some(1), "data written before the restarts is still there");
 }
 
 #[tokio::test]
-async fn two_servers_starting_at_once_on_one_fresh_file_both_become_healthy() {
+async fn two_servers_starting_at_once_on_one_empty_database_both_become_healthy() {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("shared.db");
-    assert!(!db_path.exists());
+    let db_url = fresh_database_url(dir.path()).await;
 
-    let (a, b) = tokio::join!(spawn_app_on(&db_path), spawn_app_on(&db_path));
+    let (a, b) = tokio::join!(spawn_app_on(&db_url), spawn_app_on(&db_url));
     let (a, b) = (a.expect("first instance starts"), b.expect("second instance starts"));
 
     assert_eq!(a.get("/health").await.status(), 200);
     assert_eq!(b.get("/health").await.status(), 200);
+    // Both ran the migrator; each migration is recorded exactly once.
+    let applied = sql(&db_url, "SELECT count(*) FROM _sqlx_migrations").await.unwrap();
+    let distinct = sql(&db_url, "SELECT count(DISTINCT version) FROM _sqlx_migrations").await.unwrap();
+    assert_eq!(applied, distinct);
+    assert!(applied >= 3);
 }
 
 #[tokio::test]
-async fn the_database_file_and_its_folder_are_created_when_missing() {
+async fn the_sqlite_file_and_its_folder_are_created_when_missing() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("nested").join("folder").join("parley.db");
 
-    let app = spawn_app_on(&db_path).await.expect("starts on a path that does not exist yet");
+    let app = spawn_app_on(&sqlite_url(&db_path)).await.expect("starts on a path that does not exist yet");
 
     assert_eq!(app.get("/health").await.status(), 200);
     assert!(db_path.exists());

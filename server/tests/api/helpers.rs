@@ -1,7 +1,4 @@
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-};
+use std::{net::SocketAddr, path::Path};
 
 use serde_json::{json, Value};
 
@@ -18,7 +15,8 @@ pub const TEST_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    pub db_path: PathBuf,
+    /// The `DATABASE_URL` it runs on (a SQLite file or a PostgreSQL database of its own).
+    pub db_url: String,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), StartupError>>>,
     // Held so the database file outlives the server.
@@ -106,27 +104,73 @@ impl Drop for TestApp {
 
 /// The configuration every test app uses; `overrides` replace single variables. Rate limits are high by
 /// default so that only the tests about them ever meet them.
-pub fn test_config(db_path: &Path, overrides: &[(&str, &str)]) -> Config {
-    let db_url = format!("sqlite://{}", db_path.display());
+pub fn test_config(db_url: &str, overrides: &[(&str, &str)]) -> Config {
     Config::from_lookup(|key| {
         if let Some((_, value)) = overrides.iter().find(|(k, _)| *k == key) {
             return Some((*value).to_owned());
         }
         match key {
-            "DATABASE_URL" => Some(db_url.clone()),
+            "DATABASE_URL" => Some(db_url.to_owned()),
             "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".to_owned()),
             "SESSION_SECRET" | "JWT_SECRET" => Some(TEST_SECRET.to_owned()),
             "RUST_LOG" => Some("warn".to_owned()),
             "PARLEY_RATE_LIMIT_AUTH_PER_IP" => Some("10000".to_owned()),
             "PARLEY_RATE_LIMIT_LOGIN_FAILURES" => Some("10000".to_owned()),
             "PARLEY_DEMO_CHUNK_DELAY_MS" => Some("0".to_owned()),
+            // Many test apps share one PostgreSQL: a few connections each is plenty.
+            "PARLEY_DB_MAX_CONNECTIONS" => Some("4".to_owned()),
             _ => None,
         }
     })
     .expect("test configuration is valid")
 }
 
-/// Starts the app on a fresh SQLite file in its own temporary folder.
+/// The PostgreSQL server the suite runs against, when `PARLEY_TEST_POSTGRES_URL` names one (`./dev.sh test`
+/// starts a throwaway cluster and runs the suite once per backend); otherwise every test uses SQLite.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("PARLEY_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
+}
+
+/// A fresh, empty database for one test: a SQLite file in `dir`, or a new database on the test
+/// PostgreSQL server.
+pub async fn fresh_database_url(dir: &Path) -> String {
+    match postgres_admin_url() {
+        None => sqlite_url(&dir.join("parley.db")),
+        Some(admin) => fresh_postgres_database(&admin).await,
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Creates a new database on the PostgreSQL server behind `admin_url` and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("parley_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("the test PostgreSQL answers");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create a test database");
+    admin.close().await.ok();
+    let (base, _) = admin_url.rsplit_once('/').expect("admin URL ends with a database name");
+    format!("{base}/{name}")
+}
+
+/// Runs one statement on a test database directly (not through the app), returning the first column of
+/// the first row as a number when there is one: for setting up or inspecting what the app stored.
+pub async fn sql(db_url: &str, statement: &str) -> Option<i64> {
+    use sqlx::{Connection, Row};
+    if db_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(db_url).await.expect("open the test database");
+        let row = sqlx::query(statement).fetch_optional(&mut conn).await.expect(statement);
+        row.and_then(|row| row.try_get::<i64, _>(0).ok())
+    } else {
+        let mut conn = sqlx::PgConnection::connect(db_url).await.expect("open the test database");
+        let row = sqlx::query(statement).fetch_optional(&mut conn).await.expect(statement);
+        row.and_then(|row| row.try_get::<i64, _>(0).ok())
+    }
+}
+
+/// Starts the app on a fresh database of the backend under test.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -134,28 +178,24 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with some configuration variables set.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let db_path = dir.path().join("parley.db");
-    let mut app = start(test_config(&db_path, overrides)).await.expect("app starts");
-    app.db_path = db_path;
+    let db_url = fresh_database_url(dir.path()).await;
+    let mut app = start(test_config(&db_url, overrides)).await.expect("app starts");
     app._dir = Some(dir);
     app
 }
 
-/// Starts the app on the given SQLite file (which may be shared with other apps).
-pub async fn spawn_app_on(db_path: &Path) -> Result<TestApp, StartupError> {
-    let mut app = start(test_config(db_path, &[])).await?;
-    app.db_path = db_path.to_owned();
-    Ok(app)
+/// Starts the app on the given database (which may be shared with other apps).
+pub async fn spawn_app_on(db_url: &str) -> Result<TestApp, StartupError> {
+    start(test_config(db_url, &[])).await
 }
 
 /// Starts a second instance on another instance's database, with some variables set.
-pub async fn spawn_app_on_with(db_path: &Path, overrides: &[(&str, &str)]) -> TestApp {
-    let mut app = start(test_config(db_path, overrides)).await.expect("app starts");
-    app.db_path = db_path.to_owned();
-    app
+pub async fn spawn_app_on_with(db_url: &str, overrides: &[(&str, &str)]) -> TestApp {
+    start(test_config(db_url, overrides)).await.expect("app starts")
 }
 
 async fn start(config: Config) -> Result<TestApp, StartupError> {
+    let db_url = secrecy::ExposeSecret::expose_secret(&config.database_url).to_owned();
     let application = Application::build(config).await?;
     let addr = application.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -168,7 +208,7 @@ async fn start(config: Config) -> Result<TestApp, StartupError> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client"),
-        db_path: PathBuf::new(),
+        db_url,
         stop: Some(stop),
         server: Some(server),
         _dir: None,
@@ -188,4 +228,81 @@ pub async fn error_code(response: reqwest::Response, status: u16) -> String {
 /// A unique email per call, so tests never collide.
 pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// A free loopback port (nothing listens on it once this returns).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The real `parley` binary as a child process on a loopback port, its output in a log file. Dropping it
+/// kills the process.
+pub struct ServerProcess {
+    pub base: String,
+    pub log_path: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `db_url` (development mode, test secrets, `extra` variables on top) and waits,
+    /// bounded, until `/health` answers 200.
+    pub async fn start(db_url: &str, log_dir: &Path, extra: &[(&str, &str)]) -> ServerProcess {
+        let port = free_port();
+        let log_path = log_dir.join(format!("parley-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parley"));
+        command
+            .env_clear()
+            .current_dir(log_dir)
+            .env("DATABASE_URL", db_url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("SESSION_SECRET", TEST_SECRET)
+            .env("JWT_SECRET", TEST_SECRET)
+            .env("RUST_LOG", "warn")
+            .env("PARLEY_LOG_FORMAT", "json")
+            .env("PARLEY_RATE_LIMIT_AUTH_PER_IP", "10000")
+            .env("PARLEY_DEMO_CHUNK_DELAY_MS", "0")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("the binary starts");
+        let mut server = ServerProcess { base: format!("http://127.0.0.1:{port}"), log_path, child };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&mut self) {
+        let client = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the server exited with {status}: {}", self.logs());
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(30), "server did not become healthy");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flushing, as a crash or an OOM kill.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -1,4 +1,6 @@
-//! Integration tests: the real router on a random loopback port, each test with its own SQLite file.
+//! Integration tests: the real router on a random loopback port, each test with a database of its own: a
+//! SQLite file, or (with `PARLEY_TEST_POSTGRES_URL` set, as `./dev.sh test` does in its second pass) a fresh
+//! database on a throwaway PostgreSQL.
 
 mod helpers;
 
@@ -14,3 +16,4 @@ mod me;
 mod openapi;
 mod pages;
 mod rate_limits;
+mod scale;

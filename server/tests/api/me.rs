@@ -101,11 +101,9 @@ async fn deleting_the_account_needs_the_password_and_removes_everything() {
     assert_eq!(app.refresh(login["refresh_token"].as_str().unwrap()).await.status(), 401);
     assert_eq!(error_code(app.login(&email, PASSWORD).await, 401).await, "invalid_credentials");
 
-    let url = format!("sqlite://{}", app.db_path.display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
     for table in ["users", "api_logins", "refresh_tokens", "sessions"] {
-        let (rows,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM {table}")).fetch_one(&mut conn).await.unwrap();
-        assert_eq!(rows, 0, "{table} still holds rows of the deleted user");
+        let rows = crate::helpers::sql(&app.db_url, &format!("SELECT count(*) FROM {table}")).await;
+        assert_eq!(rows, Some(0), "{table} still holds rows of the deleted user");
     }
     app.signup(&email, PASSWORD).await;
 }

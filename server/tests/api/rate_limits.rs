@@ -53,7 +53,7 @@ async fn failed_logins_per_email_are_limited_and_other_emails_are_unaffected() {
 #[tokio::test]
 async fn limits_are_shared_by_instances_on_one_database() {
     let first = spawn_app_with(&[("PARLEY_RATE_LIMIT_LOGIN_FAILURES", "2")]).await;
-    let second = crate::helpers::spawn_app_on_with(&first.db_path, &[("PARLEY_RATE_LIMIT_LOGIN_FAILURES", "2")]).await;
+    let second = crate::helpers::spawn_app_on_with(&first.db_url, &[("PARLEY_RATE_LIMIT_LOGIN_FAILURES", "2")]).await;
     let email = unique_email();
 
     assert_eq!(first.login(&email, "Wrong-guess-1").await.status(), 401);

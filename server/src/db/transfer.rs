@@ -1,0 +1,80 @@
+//! Moving a deployment from SQLite to PostgreSQL: every account, login, session, conversation and message
+//! copied into an empty, migrated PostgreSQL database, in one transaction (all or nothing). Rate-limit
+//! counters are left behind: they only matter for the next few minutes.
+
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use uuid::Uuid;
+
+use super::{Database, DbError, Pool};
+
+/// How many rows of each table were copied, in copy order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    pub tables: Vec<(&'static str, u64)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+
+    #[error("the source must be a SQLite database and the destination a PostgreSQL one")]
+    WrongBackends,
+    #[error("the destination already holds {0} users; copy only into an empty database")]
+    DestinationNotEmpty(i64),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<sqlx::Error> for CopyError {
+    fn from(error: sqlx::Error) -> Self {
+        CopyError::Database(error.into())
+    }
+}
+
+/// Streams `SELECT columns FROM table` out of SQLite as typed tuples and inserts each row into the same
+/// table on PostgreSQL; the types check that the two schemas agree. Parents are copied before children,
+/// so every foreign key already has its row.
+macro_rules! copy_table {
+    ($from:expr, $to:expr, $report:expr, $table:literal, $columns:literal, $placeholders:literal,
+     ($($index:tt : $type:ty),+ $(,)?)) => {{
+        let mut rows = sqlx::query_as::<_, ($($type,)+)>(concat!("SELECT ", $columns, " FROM ", $table)).fetch($from);
+        let mut copied = 0u64;
+        while let Some(row) = rows.try_next().await? {
+            sqlx::query(concat!("INSERT INTO ", $table, " (", $columns, ") VALUES (", $placeholders, ")"))
+                $(.bind(row.$index))+
+                .execute(&mut *$to)
+                .await?;
+            copied += 1;
+        }
+        $report.tables.push(($table, copied));
+    }};
+}
+
+/// Copies everything from `from` (SQLite) into `to` (PostgreSQL). Both must be migrated; `to` must hold no
+/// users yet, so a second run cannot duplicate or mix data.
+pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<CopyReport, CopyError> {
+    let (Pool::Sqlite(source), Pool::Postgres(destination)) = (&from.pool, &to.pool) else {
+        return Err(CopyError::WrongBackends);
+    };
+    let mut tx = destination.begin().await?;
+    let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM users").fetch_one(&mut *tx).await?;
+    if existing > 0 {
+        return Err(CopyError::DestinationNotEmpty(existing));
+    }
+    let mut report = CopyReport::default();
+    copy_table!(source, tx, report, "users", "id, email, display_name, password_hash, created_at, updated_at",
+        "$1, $2, $3, $4, $5, $6",
+        (0: Uuid, 1: String, 2: Option<String>, 3: String, 4: DateTime<Utc>, 5: DateTime<Utc>));
+    copy_table!(source, tx, report, "api_logins", "id, user_id, created_at, revoked_at", "$1, $2, $3, $4",
+        (0: Uuid, 1: Uuid, 2: i64, 3: Option<i64>));
+    copy_table!(source, tx, report, "refresh_tokens", "token_hash, login_id, expires_at, used_at", "$1, $2, $3, $4",
+        (0: Vec<u8>, 1: Uuid, 2: i64, 3: Option<i64>));
+    copy_table!(source, tx, report, "sessions", "id, user_id, data, expires_at", "$1, $2, $3, $4",
+        (0: String, 1: Option<Uuid>, 2: String, 3: i64));
+    copy_table!(source, tx, report, "conversations", "id, user_id, title, created_at, updated_at", "$1, $2, $3, $4, $5",
+        (0: Uuid, 1: Uuid, 2: String, 3: DateTime<Utc>, 4: DateTime<Utc>));
+    copy_table!(source, tx, report, "messages", "id, conversation_id, role, content, created_at", "$1, $2, $3, $4, $5",
+        (0: Uuid, 1: Uuid, 2: String, 3: String, 4: DateTime<Utc>));
+    tx.commit().await?;
+    Ok(report)
+}
