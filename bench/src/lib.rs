@@ -6,9 +6,18 @@ use parley::{config::Config, startup::Application};
 
 pub const SECRET: &str = "bench-secret-that-is-at-least-32-bytes";
 
-/// Starts the real application on `db_path`, returning its base URL.
-pub async fn start_app(db_path: &Path, extra: &[(&str, &str)]) -> String {
-    let url = format!("sqlite://{}", db_path.display());
+/// The database a benchmark runs on: `PARLEY_BENCH_DATABASE_URL` when set (an empty PostgreSQL database,
+/// e.g. on a cluster started with `scripts/pg-test-cluster.sh`), else a fresh SQLite file in `dir`.
+pub fn bench_database_url(dir: &Path) -> String {
+    std::env::var("PARLEY_BENCH_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()))
+}
+
+/// Starts the real application on `url`, returning its base URL.
+pub async fn start_app(url: &str, extra: &[(&str, &str)]) -> String {
+    let url = url.to_owned();
     let config = Config::from_lookup(|key| {
         if let Some((_, v)) = extra.iter().find(|(k, _)| *k == key) {
             return Some((*v).to_owned());

@@ -160,7 +160,8 @@ fn router(state: AppState) -> Router {
         // The conversation API also takes the browser's session, for the chat page's streamed replies.
         .nest("/api/v1", api::router(state.config.max_body_bytes))
         .layer(session_layer(&state.config, &state.db))
-        .layer(middleware::from_fn(crate::error::session_store_outage));
+        .layer(middleware::from_fn(crate::error::session_store_outage))
+        .layer(middleware::from_fn(routes::page_redirect::real_redirects_for_pages));
 
     // The bundle's file names do not change between builds, so browsers must revalidate them.
     let assets = Router::new()

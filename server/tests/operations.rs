@@ -92,27 +92,7 @@ async fn a_postgres_outage_under_load_answers_503_in_time_and_recovers_without_a
         .build()
         .unwrap();
 
-    let signup: Value = client
-        .post(format!("{base}/api/v1/auth/signup"))
-        .json(&json!({ "email": unique_email(), "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["access_token"].as_str().unwrap().to_owned();
-    let conversation: Value = client
-        .post(format!("{base}/api/v1/conversations"))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let conversation = conversation["id"].as_str().unwrap().to_owned();
+    let (token, conversation) = helpers::user_with_conversation(&client, &base).await;
     // A browser session, signed up by form, for the page during the outage.
     let form = client
         .post(format!("{base}{}", Signup::PATH))

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use parley::db::Database;
-use parley_bench::{start_app, summary, SECRET};
+use parley_bench::{bench_database_url, start_app, summary, SECRET};
 use serde_json::json;
 
 async fn seed(db: &Database, user: uuid::Uuid, messages: usize) -> uuid::Uuid {
@@ -22,8 +22,9 @@ async fn seed(db: &Database, user: uuid::Uuid, messages: usize) -> uuid::Uuid {
 async fn main() {
     let _ = SECRET;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("history.db");
-    let base = start_app(&path, &[]).await;
+    let url = bench_database_url(dir.path());
+    println!("database: {}", url.split(':').next().unwrap_or("?"));
+    let base = start_app(&url, &[]).await;
     let client = reqwest::Client::new();
     let signup: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/signup"))
@@ -37,7 +38,7 @@ async fn main() {
     let token = signup["access_token"].as_str().unwrap().to_owned();
     let user: uuid::Uuid = signup["user"]["id"].as_str().unwrap().parse().unwrap();
 
-    let db = Database::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let db = Database::connect(&url).await.unwrap();
     let seeding = Instant::now();
     let small = seed(&db, user, 100).await;
     let large = seed(&db, user, 100_000).await;

@@ -2,13 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use parley_bench::{start_app, summary};
+use parley_bench::{bench_database_url, start_app, summary};
 use serde_json::json;
 
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let base = start_app(&dir.path().join("bench.db"), &[]).await;
+    let base = start_app(&bench_database_url(dir.path()), &[]).await;
     let client = reqwest::Client::new();
     let credentials = json!({ "email": "bench@example.com", "password": "Bench-pass-1" });
     client.post(format!("{base}/api/v1/auth/signup")).json(&credentials).send().await.unwrap();

@@ -1,3 +1,4 @@
-//! HTTP routes that are not Leptos pages.
+//! HTTP routes and middleware that are not Leptos pages.
 
 pub mod health;
+pub mod page_redirect;

@@ -101,6 +101,24 @@ async fn pages_that_need_an_account_redirect_to_login_with_next() {
     }
 }
 
+/// curl, link checkers and some proxies send `Accept: */*` (or nothing): a redirect is still a redirect.
+#[tokio::test]
+async fn protected_pages_redirect_whatever_the_accept_header() {
+    let app = spawn_app().await;
+    for accept in [Some("*/*"), Some("application/json"), None] {
+        for path in ["/chat", "/account"] {
+            let mut request = app.client.get(app.url(path));
+            if let Some(accept) = accept {
+                request = request.header(header::ACCEPT, accept);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 302, "{path} with Accept {accept:?}");
+            assert_eq!(location(&response), format!("/login?next={path}"), "{path}");
+            assert!(!response.headers().contains_key("serverfnredirect"), "{path}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn login_follows_a_relative_next_and_ignores_an_external_one() {
     let app = spawn_app().await;

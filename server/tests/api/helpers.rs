@@ -306,3 +306,26 @@ impl Drop for ServerProcess {
         self.kill();
     }
 }
+
+/// Signs a new user up over the API of the server at `base` and starts a conversation: (access token,
+/// conversation id). For tests that drive a server process rather than a [`TestApp`].
+pub async fn user_with_conversation(client: &reqwest::Client, base: &str) -> (String, String) {
+    let signup = client
+        .post(format!("{base}/api/v1/auth/signup"))
+        .json(&json!({ "email": unique_email(), "password": PASSWORD }))
+        .send()
+        .await
+        .expect("signup answers");
+    assert_eq!(signup.status(), 201);
+    let token = signup.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let conversation = client
+        .post(format!("{base}/api/v1/conversations"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("create answers");
+    assert_eq!(conversation.status(), 201);
+    let id = conversation.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    (token, id)
+}

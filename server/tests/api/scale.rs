@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{
     error_code, fresh_database_url, free_port, spawn_app, spawn_app_on, spawn_app_on_with, sql, sqlite_url,
-    unique_email, ServerProcess, PASSWORD, TEST_SECRET,
+    unique_email, user_with_conversation, ServerProcess, PASSWORD, TEST_SECRET,
 };
 
 #[tokio::test]
@@ -164,27 +164,7 @@ async fn every_message_answered_201_survives_the_server_being_killed_mid_burst()
     let db_url = fresh_database_url(dir.path()).await;
     let mut server = ServerProcess::start(&db_url, dir.path(), &[]).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let signup: Value = client
-        .post(format!("{}/api/v1/auth/signup", server.base))
-        .json(&json!({ "email": unique_email(), "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["access_token"].as_str().unwrap().to_owned();
-    let conversation: Value = client
-        .post(format!("{}/api/v1/conversations", server.base))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let conversation = conversation["id"].as_str().unwrap().to_owned();
+    let (token, conversation) = user_with_conversation(&client, &server.base).await;
 
     // Eight writers post as fast as they can; each remembers what was answered 201.
     let answered = Arc::new(AtomicUsize::new(0));
