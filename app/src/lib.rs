@@ -24,6 +24,9 @@ use crate::pages::{
     signup::SignupPage,
 };
 
+/// Progressive enhancement for the time before hydration (see the file).
+const EARLY_ENTER_JS: &str = include_str!("early_enter.js");
+
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -36,6 +39,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                // Enter sends a message even before the WASM above has hydrated the page.
+                <script nonce=leptos::nonce::use_nonce() inner_html=EARLY_ENTER_JS></script>
                 // Outside the hydrated body: without JavaScript, reveal the forms that scripts would toggle.
                 <noscript><link rel="stylesheet" href="/noscript.css"/></noscript>
                 <MetaTags/>

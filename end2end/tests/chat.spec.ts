@@ -159,6 +159,39 @@ test.describe('with JavaScript', () => {
     await expect(composer).toHaveValue('');
   });
 
+  test('Enter pressed before the page hydrates sends the message exactly once', async ({ page, request }) => {
+    const email = uniqueEmail();
+    await signUp(page, email);
+    await newChat(page);
+    const url = page.url();
+
+    const hydration = await holdHydration(page);
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await expect(page.locator('html')).not.toHaveAttribute('data-hydrated');
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('Sent before the app loaded');
+    await composer.press('Enter');
+    await composer.press('Enter'); // an impatient second press sends nothing more
+
+    // It went as a plain form post: the page comes back with the message and the whole reply.
+    const said = page.getByRole('article', { name: 'You said' });
+    await expect(said).toHaveCount(1);
+    await expect(said).toContainText('Sent before the app loaded');
+    await expect(page.getByRole('article', { name: 'Assistant reply' })).toContainText('Local demo assistant');
+
+    hydration.release();
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', '');
+    await expect(said).toHaveCount(1);
+    await expect(composer).toHaveValue('');
+    // The server agrees: one message from the user, one reply.
+    const login = await request.post('/api/v1/auth/login', { data: { email, password: PASSWORD } });
+    const token = (await login.json()).access_token;
+    const id = url.split('/').pop();
+    const history = await request.get(`/api/v1/conversations/${id}/messages`, { headers: { authorization: `Bearer ${token}` } });
+    const roles = ((await history.json()).messages as { role: string }[]).map((m) => m.role);
+    expect(roles).toEqual(['user', 'assistant']);
+  });
+
   test('search finds a conversation by what was said in it', async ({ page }) => {
     // Also moves from one conversation to another without a reload, which once crashed the page.
     const errors: string[] = [];

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use parley::{
     config::Config,
-    db::{transfer, Database},
+    db::{transfer, Database, DbTarget},
     startup::{shutdown_signal, Application},
     telemetry,
 };
@@ -52,6 +52,18 @@ async fn copy_from_sqlite(source: &str) -> ExitCode {
         eprintln!("parley: set DATABASE_URL to the PostgreSQL database to copy into\n{USAGE}");
         return ExitCode::from(2);
     };
+    // Opening a SQLite URL creates a missing file; a mistyped path must not "copy" an empty database.
+    match DbTarget::parse(source) {
+        Ok(DbTarget::Sqlite(options)) if options.get_filename().exists() => {}
+        Ok(DbTarget::Sqlite(options)) => {
+            eprintln!("parley: there is no SQLite database at {}", options.get_filename().display());
+            return ExitCode::FAILURE;
+        }
+        Ok(DbTarget::Postgres(_)) | Err(_) => {
+            eprintln!("parley: the source must be a sqlite: URL of an existing file\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
     let result = async {
         let from = Database::connect(source).await?;
         let to = Database::connect(&destination).await?;

@@ -285,6 +285,14 @@ async fn copy_from_sqlite_moves_a_deployment_to_postgres_with_nothing_lost() {
     assert!(first.status.success(), "{report}{}", String::from_utf8_lossy(&first.stderr));
     assert!(report.contains("users: 1 rows copied"), "{report}");
     assert!(report.contains("messages: 6 rows copied"), "{report}");
+    let missing = dir.path().join("typo.db");
+    let mistyped = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["copy-from-sqlite", &sqlite_url(&missing)])
+        .env_clear()
+        .env("DATABASE_URL", &postgres)
+        .output()
+        .expect("the binary runs");
+    assert!(!mistyped.status.success() && !missing.exists(), "a mistyped source path copies nothing and creates nothing");
     let again = copy();
     assert!(!again.status.success(), "a second copy into a database that has data is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("empty"), "{}", String::from_utf8_lossy(&again.stderr));
