@@ -28,7 +28,7 @@ use crate::{
         AccountService,
     },
     assistant::{demo::DemoAssistant, openai::{OpenAiAssistant, OpenAiSettings}, Assistant},
-    browser::{BrowserAccounts, BrowserChat},
+    browser::{BrowserAccounts, BrowserChat, SignedInMemo},
     chat::ChatService,
     config::{AssistantConfig, Config},
     db::{Database, DbSessionStore},
@@ -205,6 +205,7 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
         provide_context(accounts.clone());
         provide_context(chat.clone());
+        provide_context(SignedInMemo::default());
         if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
             && let Ok(value) = header::HeaderValue::from_str(&security::page_csp(&nonce, reload_port))
         {

@@ -5,7 +5,7 @@ use app::server_fns::accounts::{AccountsPort, FormError, UserSummary};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{request_ip, session, session_error, session_user_id};
+use super::{request_ip, session, session_error, signed_in_user, SignedInMemo};
 use crate::{
     auth::{AccountError, AccountService},
     db::{User, SESSION_USER_KEY},
@@ -47,8 +47,7 @@ async fn sign_in(session: &Session, user_id: Uuid) -> Result<(), FormError> {
 impl BrowserAccounts {
     /// The signed-in user, or `Unauthorized`.
     async fn signed_in(&self, session: &Session) -> Result<User, FormError> {
-        let Some(user_id) = session_user_id(session).await? else { return Err(FormError::Unauthorized) };
-        self.accounts.find_user(user_id).await?.ok_or(FormError::Unauthorized)
+        signed_in_user(&self.accounts, session).await?.ok_or(FormError::Unauthorized)
     }
 }
 
@@ -86,6 +85,7 @@ impl AccountsPort for BrowserAccounts {
         let session = session().await?;
         let user = self.signed_in(&session).await?;
         self.accounts.update_display_name(user.id, &display_name).await?;
+        SignedInMemo::forget().await;
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use app::server_fns::{
 use chrono::SecondsFormat;
 use uuid::Uuid;
 
-use super::{session, session_user_id};
+use super::{session, signed_in_user};
 use crate::{
     auth::AccountService,
     chat::{markdown, whole_reply, ChatError, ChatService, ReplyEvent},
@@ -72,8 +72,8 @@ impl BrowserChat {
     }
 
     async fn user_id(&self) -> Result<Uuid, FormError> {
-        let id = session_user_id(&session().await?).await?.ok_or(FormError::Unauthorized)?;
-        self.accounts.find_user(id).await?.map(|u| u.id).ok_or(FormError::Unauthorized)
+        let user = signed_in_user(&self.accounts, &session().await?).await?;
+        user.map(|u| u.id).ok_or(FormError::Unauthorized)
     }
 
     /// Waits for the reply to finish.
@@ -106,10 +106,13 @@ impl ChatPort for BrowserChat {
     async fn load(&self, id: String, before: Option<String>, show: Option<u32>) -> Result<ConversationView, FormError> {
         let user = self.user_id().await?;
         let id = conversation_id(&id)?;
-        let conversation = self.chat.conversation(user, id).await?;
-        let (messages, older_cursor) = match (&before, show) {
-            (None, Some(show)) if show > MESSAGE_PAGE => self.newest(user, id, show.min(MAX_SHOWN)).await?,
-            _ => self.chat.messages(user, id, Some(MESSAGE_PAGE), before.as_deref()).await?,
+        let (conversation, messages, older_cursor) = match (&before, show) {
+            (None, Some(show)) if show > MESSAGE_PAGE => {
+                let conversation = self.chat.conversation(user, id).await?;
+                let (messages, cursor) = self.newest(user, id, show.min(MAX_SHOWN)).await?;
+                (conversation, messages, cursor)
+            }
+            _ => self.chat.open(user, id, Some(MESSAGE_PAGE), before.as_deref()).await?,
         };
         let awaiting_reply = before.is_none() && messages.last().is_some_and(|m| m.role == "user");
         Ok(ConversationView {

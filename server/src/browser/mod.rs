@@ -13,7 +13,14 @@ use leptos::prelude::use_context;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::{api::extract::client_ip, db::SESSION_USER_KEY, error::error_chain};
+use std::sync::Arc;
+
+use crate::{
+    api::extract::client_ip,
+    auth::AccountService,
+    db::{User, SESSION_USER_KEY},
+    error::error_chain,
+};
 
 fn session_error(error: tower_sessions::session::Error) -> FormError {
     tracing::error!(error = %error_chain(&error), "session store error");
@@ -41,4 +48,32 @@ fn request_ip(trust_proxy: bool) -> String {
 async fn session_user_id(session: &Session) -> Result<Option<Uuid>, FormError> {
     let id: Option<String> = session.get(SESSION_USER_KEY).await.map_err(session_error)?;
     Ok(id.and_then(|id| id.parse().ok()))
+}
+
+/// The signed-in user, looked up once per request. One page render asks for it from the header, the
+/// page's guard and each server function it calls; a fresh memo comes with every request's context.
+#[derive(Clone, Default)]
+pub struct SignedInMemo(Arc<tokio::sync::Mutex<Option<User>>>);
+
+impl SignedInMemo {
+    /// Forgets the user after a change to them, so the rest of the request reads the new version.
+    async fn forget() {
+        if let Some(memo) = use_context::<SignedInMemo>() {
+            *memo.0.lock().await = None;
+        }
+    }
+}
+
+/// The user this browser is signed in as: `None` when signed out or when the account is gone.
+async fn signed_in_user(accounts: &AccountService, session: &Session) -> Result<Option<User>, FormError> {
+    let Some(id) = session_user_id(session).await? else { return Ok(None) };
+    let Some(memo) = use_context::<SignedInMemo>() else { return Ok(accounts.find_user(id).await?) };
+    // Held across the lookup: concurrent server functions of one render wait for the first one's answer.
+    let mut known = memo.0.lock().await;
+    if let Some(user) = known.as_ref().filter(|user| user.id == id) {
+        return Ok(Some(user.clone()));
+    }
+    let user = accounts.find_user(id).await?;
+    known.clone_from(&user);
+    Ok(user)
 }

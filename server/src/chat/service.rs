@@ -152,7 +152,33 @@ impl ChatService {
         limit: Option<u32>,
         before: Option<&str>,
     ) -> Result<(Vec<Message>, Option<String>), ChatError> {
+        // An empty page and an unknown conversation look alike to the messages query: ask first.
         self.conversation(user_id, conversation_id).await?;
+        self.messages_of(user_id, conversation_id, limit, before).await
+    }
+
+    /// A conversation and a page of its messages, with one lookup of the conversation.
+    pub async fn open(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        limit: Option<u32>,
+        before: Option<&str>,
+    ) -> Result<(Conversation, Vec<Message>, Option<String>), ChatError> {
+        let conversation = self.conversation(user_id, conversation_id).await?;
+        let (messages, next) = self.messages_of(user_id, conversation_id, limit, before).await?;
+        Ok((conversation, messages, next))
+    }
+
+    /// A page of messages of a conversation already known to be the user's (the query is scoped to the
+    /// user all the same).
+    async fn messages_of(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        limit: Option<u32>,
+        before: Option<&str>,
+    ) -> Result<(Vec<Message>, Option<String>), ChatError> {
         let limit = page_limit(limit, DEFAULT_MESSAGE_PAGE)?;
         let before = match before.filter(|c| !c.is_empty()) {
             None => None,

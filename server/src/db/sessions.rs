@@ -1,6 +1,11 @@
 //! Browser sessions: the tower-sessions store, kept in the application's database so that sessions survive
 //! restarts and every instance sees the same ones.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
 use async_trait::async_trait;
 use tower_sessions::{
     session::{Id, Record},
@@ -14,15 +19,53 @@ use super::{on_pool, unix_now, Database, DbError};
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
 
+/// A rolling expiry is pushed forward in storage at most this often: a page view that changes nothing in
+/// the session then writes nothing at all.
+const EXPIRY_REFRESH_SECS: i64 = 3600;
+/// The most sessions whose last stored state this instance remembers; past it, it starts over.
+const REMEMBERED_SESSIONS: usize = 100_000;
+
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
     db: Database,
+    /// What this instance last read or wrote for each session id: a hash of the data and the expiry.
+    stored: Arc<Mutex<HashMap<String, (u64, i64)>>>,
 }
 
 impl DbSessionStore {
     pub fn new(db: Database) -> Self {
-        DbSessionStore { db }
+        DbSessionStore { db, stored: Arc::default() }
     }
+
+    fn remember(&self, id: &Id, data: &str, expires_at: i64) {
+        if let Ok(mut stored) = self.stored.lock() {
+            if stored.len() >= REMEMBERED_SESSIONS {
+                stored.clear();
+            }
+            stored.insert(id.to_string(), (hash_of(data), expires_at));
+        }
+    }
+
+    fn forget(&self, id: &Id) {
+        if let Ok(mut stored) = self.stored.lock() {
+            stored.remove(&id.to_string());
+        }
+    }
+
+    /// Whether saving `data` with `expires_at` would only move the expiry forward by less than
+    /// [`EXPIRY_REFRESH_SECS`] from what is stored.
+    fn unchanged(&self, id: &Id, data: &str, expires_at: i64) -> bool {
+        let Ok(stored) = self.stored.lock() else { return false };
+        stored.get(&id.to_string()).is_some_and(|(hash, stored_expiry)| {
+            *hash == hash_of(data) && expires_at - stored_expiry < EXPIRY_REFRESH_SECS
+        })
+    }
+}
+
+fn hash_of(data: &str) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    static KEYS: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    KEYS.get_or_init(RandomState::new).hash_one(data)
 }
 
 fn backend(error: impl std::fmt::Display) -> session_store::Error {
@@ -45,11 +88,12 @@ impl SessionStore for DbSessionStore {
             )
             .bind(record.id.to_string())
             .bind(owner(record))
-            .bind(data)
+            .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
             .execute(pool).await.map(|done| done.rows_affected()))
             .map_err(backend)?;
             if inserted == 1 {
+                self.remember(&record.id, &data, record.expiry_date.unix_timestamp());
                 return Ok(());
             }
             record.id = Id::default();
@@ -59,15 +103,23 @@ impl SessionStore for DbSessionStore {
     /// Updates an existing session only. New sessions (and new ids after a cycle) always go through
     /// `create`; an upsert here would let a request that was already running when the session was ended
     /// (logout, "sign out everywhere", a password change) write it back when it finishes.
+    ///
+    /// A session saved unchanged (every page view saves, to keep the expiry rolling) is written only when
+    /// its stored expiry is more than [`EXPIRY_REFRESH_SECS`] old.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let expires_at = record.expiry_date.unix_timestamp();
+        if self.unchanged(&record.id, &data, expires_at) {
+            return Ok(());
+        }
         on_pool!(self.db, |pool| sqlx::query("UPDATE sessions SET user_id = $1, data = $2, expires_at = $3 WHERE id = $4")
         .bind(owner(record))
-        .bind(data)
-        .bind(record.expiry_date.unix_timestamp())
+        .bind(&data)
+        .bind(expires_at)
         .bind(record.id.to_string())
         .execute(pool).await.map(|done| done.rows_affected()))
         .map_err(backend)?;
+        self.remember(&record.id, &data, expires_at);
         Ok(())
     }
 
@@ -78,7 +130,11 @@ impl SessionStore for DbSessionStore {
                 .bind(unix_now())
                 .fetch_optional(pool).await)
                 .map_err(backend)?;
-        let Some((data, expires_at)) = row else { return Ok(None) };
+        let Some((data, expires_at)) = row else {
+            self.forget(id);
+            return Ok(None);
+        };
+        self.remember(id, &data, expires_at);
         Ok(Some(Record {
             id: *id,
             data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
@@ -87,6 +143,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.forget(id);
         on_pool!(self.db, |pool| sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
             .execute(pool).await.map(|done| done.rows_affected()))
@@ -123,6 +180,7 @@ mod tests {
     };
 
     use super::{Database, DbSessionStore};
+    use crate::db::Pool;
 
     #[tokio::test]
     async fn a_session_ended_while_a_request_ran_is_not_written_back() {
@@ -144,5 +202,37 @@ mod tests {
         store.save(&record).await.unwrap();
 
         assert!(store.load(&record.id).await.unwrap().is_none(), "the ended session stays ended");
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_session_is_written_only_when_its_expiry_has_moved_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::connect(&format!("sqlite://{}", dir.path().join("sessions.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let store = DbSessionStore::new(db.clone());
+        let now = time::OffsetDateTime::now_utc();
+        let mut record = Record { id: Id::default(), data: Default::default(), expiry_date: now + time::Duration::days(14) };
+        store.create(&mut record).await.unwrap();
+        let stored_expiry = || async {
+            let Pool::Sqlite(pool) = &db.pool else { unreachable!() };
+            let (expiry,): (i64,) = sqlx::query_as("SELECT expires_at FROM sessions").fetch_one(pool).await.unwrap();
+            expiry
+        };
+        let first = stored_expiry().await;
+
+        // A page view a minute later: same data, expiry a minute further. Nothing is written.
+        record.expiry_date = now + time::Duration::days(14) + time::Duration::minutes(1);
+        store.save(&record).await.unwrap();
+        assert_eq!(stored_expiry().await, first);
+
+        // Two hours later the rolling expiry is stored.
+        record.expiry_date = now + time::Duration::days(14) + time::Duration::hours(2);
+        store.save(&record).await.unwrap();
+        assert_eq!(stored_expiry().await, record.expiry_date.unix_timestamp());
+
+        // Changed data is always written.
+        record.data.insert("k".to_owned(), serde_json::json!("v"));
+        store.save(&record).await.unwrap();
+        assert!(store.load(&record.id).await.unwrap().unwrap().data.contains_key("k"));
     }
 }
