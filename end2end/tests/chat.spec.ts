@@ -256,3 +256,42 @@ test.describe('without JavaScript', () => {
     await expect(page.getByRole('complementary', { name: 'Conversations' })).not.toContainText('No-JS chat');
   });
 });
+
+test.describe('on a phone (375 x 740)', () => {
+  test.use({ viewport: { width: 375, height: 740 } });
+
+  test('a conversation opens in view with the composer in reach, and the list is one tap away', async ({ page, request }) => {
+    const email = uniqueEmail();
+    await signUp(page, email);
+    const login = await request.post('/api/v1/auth/login', { data: { email, password: PASSWORD } });
+    const token = (await login.json()).access_token as string;
+    const headers = { authorization: `Bearer ${token}` };
+    const created = await request.post('/api/v1/conversations', { headers, data: { title: 'Phone chat' } });
+    const { id } = await created.json();
+    for (let i = 1; i <= 12; i++) {
+      const sent = await request.post(`/api/v1/conversations/${id}/messages`, { headers, data: { content: `Question number ${i}` } });
+      expect(sent.status()).toBe(201);
+    }
+
+    await page.goto(`/chat/${id}`);
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', '');
+    // The header is one line.
+    const header = await page.locator('header.site-header').boundingBox();
+    expect(header!.height).toBeLessThan(60);
+    // The newest message and the composer are on screen without scrolling the page.
+    await expect(page.getByRole('article', { name: 'You said' }).last()).toContainText('Question number 12');
+    await expect(page.getByRole('article', { name: 'Assistant reply' }).last()).toBeInViewport();
+    await expect(page.getByRole('textbox', { name: 'Message' })).toBeInViewport();
+    expect(await page.evaluate(() => window.scrollY)).toBe(0);
+
+    // The list and search are folded away, one tap from here.
+    const list = page.getByRole('complementary', { name: 'Conversations' });
+    await expect(list).toBeHidden();
+    await page.getByText('Conversations', { exact: true }).click();
+    await expect(list.getByRole('link', { name: /Phone chat/ })).toBeVisible();
+    const search = await page.getByRole('searchbox', { name: 'Search conversations' }).boundingBox();
+    expect(search!.width).toBeGreaterThanOrEqual(375 / 2);
+    await page.getByText('Conversations', { exact: true }).click();
+    await expect(list).toBeHidden();
+  });
+});

@@ -105,6 +105,10 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
 
     view! {
         <div class="chat-layout">
+            // On a phone the list and search fold away behind this disclosure (a plain <details>, so it
+            // opens and closes without JavaScript too); on wider screens it is always open (style/main.css).
+            <details class="chat-drawer">
+            <summary class="chat-drawer-toggle">"Conversations"</summary>
             <aside class="chat-sidebar" aria-label="Conversations">
                 <ActionForm action=new_chat attr:class="new-chat">
                     <button type="submit" class="button primary" disabled=move || new_chat.pending().get()>
@@ -170,6 +174,7 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
                     }}
                 </Transition>
             </aside>
+            </details>
             <section class="chat-main">{children()}</section>
         </div>
     }

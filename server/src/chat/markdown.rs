@@ -1,7 +1,16 @@
 //! Markdown to safe HTML. Raw HTML in a message is shown as text, never interpreted; the result is then
 //! sanitised by ammonia (allow-list of tags and URL schemes), and every link opens safely.
 
+use std::sync::LazyLock;
+
 use pulldown_cmark::{html, Event, Options, Parser};
+
+/// The sanitiser's allow-lists are hash sets: built once, not for every message of every page.
+static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder.url_schemes(["http", "https", "mailto"].into_iter().collect()).link_rel(Some("noopener noreferrer"));
+    builder
+});
 
 pub fn render(markdown: &str) -> String {
     let parser = Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|event| match event {
@@ -10,11 +19,7 @@ pub fn render(markdown: &str) -> String {
     });
     let mut unsafe_html = String::new();
     html::push_html(&mut unsafe_html, parser);
-    ammonia::Builder::default()
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .link_rel(Some("noopener noreferrer"))
-        .clean(&unsafe_html)
-        .to_string()
+    SANITISER.clean(&unsafe_html).to_string()
 }
 
 #[cfg(test)]
