@@ -214,24 +214,10 @@ async fn a_postgres_outage_under_load_answers_503_in_time_and_recovers_without_a
     }
 
     // Every write answered 201 is there.
-    let mut stored = HashSet::new();
-    let mut before: Option<String> = None;
-    for _ in 0..100 {
-        let mut url = format!("{base}/api/v1/conversations/{conversation}/messages?limit=100");
-        if let Some(cursor) = &before {
-            url.push_str(&format!("&before={cursor}"));
-        }
-        let page: Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        for message in page["messages"].as_array().unwrap() {
-            stored.insert(message["content"].as_str().unwrap().to_owned());
-        }
-        match page["next_cursor"].as_str() {
-            Some(cursor) => before = Some(cursor.to_owned()),
-            None => break,
-        }
-    }
+    let stored = helpers::all_messages(&client, &base, &token, &conversation).await;
+    let stored: HashSet<&str> = stored.iter().filter_map(|m| m["content"].as_str()).collect();
     for content in &confirmed_writes {
-        assert!(stored.contains(content), "a write answered 201 is missing: {content}");
+        assert!(stored.contains(content.as_str()), "a write answered 201 is missing: {content}");
     }
     let logs = server.logs();
     assert!(!logs.contains("panicked"), "no panic in the logs");

@@ -329,3 +329,24 @@ pub async fn user_with_conversation(client: &reqwest::Client, base: &str) -> (St
     let id = conversation.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     (token, id)
 }
+
+/// Every message of a conversation, oldest first, read page by page.
+pub async fn all_messages(client: &reqwest::Client, base: &str, token: &str, conversation: &str) -> Vec<Value> {
+    let mut messages = Vec::new();
+    let mut before: Option<String> = None;
+    for _ in 0..1_000 {
+        let mut url = format!("{base}/api/v1/conversations/{conversation}/messages?limit=100");
+        if let Some(cursor) = &before {
+            url.push_str(&format!("&before={cursor}"));
+        }
+        let page: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let mut items = page["messages"].as_array().unwrap().clone();
+        items.extend(messages);
+        messages = items;
+        match page["next_cursor"].as_str() {
+            Some(cursor) => before = Some(cursor.to_owned()),
+            None => return messages,
+        }
+    }
+    panic!("more pages than any test writes");
+}

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{
     error_code, fresh_database_url, free_port, spawn_app, spawn_app_on, spawn_app_on_with, sql, sqlite_url,
-    unique_email, user_with_conversation, ServerProcess, PASSWORD, TEST_SECRET,
+    all_messages, unique_email, user_with_conversation, ServerProcess, PASSWORD, TEST_SECRET,
 };
 
 #[tokio::test]
@@ -135,27 +135,6 @@ async fn post_message(client: &reqwest::Client, base: &str, token: &str, convers
         .await
         .ok()?;
     Some(response.status().as_u16())
-}
-
-/// Every message of a conversation, oldest first, read page by page.
-async fn all_messages(client: &reqwest::Client, base: &str, token: &str, conversation: &str) -> Vec<Value> {
-    let mut messages = Vec::new();
-    let mut before: Option<String> = None;
-    for _ in 0..1_000 {
-        let mut url = format!("{base}/api/v1/conversations/{conversation}/messages?limit=100");
-        if let Some(cursor) = &before {
-            url.push_str(&format!("&before={cursor}"));
-        }
-        let page: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-        let mut items = page["messages"].as_array().unwrap().clone();
-        items.extend(messages);
-        messages = items;
-        match page["next_cursor"].as_str() {
-            Some(cursor) => before = Some(cursor.to_owned()),
-            None => return messages,
-        }
-    }
-    panic!("more pages than any test writes");
 }
 
 #[tokio::test]
