@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Proves that server-only crates never reach the browser bundle, two ways:
-#  1. the dependency graph cargo resolves for the `frontend` crate on wasm32 names none of them;
-#  2. the built release .wasm carries none of their names (panic and type strings would betray them).
+# Checks the browser bundle:
+#  1. the dependency graph cargo resolves for the `frontend` crate on wasm32 names no server-only crate;
+#  2. the built release .wasm carries none of their names (panic and type strings would betray them);
+#  3. the release .wasm, gzipped (gzip's default level, as a server compresses on the fly), stays within
+#     the budget: 200 KB unless PARLEY_WASM_GZIP_BUDGET says otherwise.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,6 +24,13 @@ if [ -f "$wasm" ]; then
     exit 1
   fi
   echo "ok: $wasm ($(wc -c <"$wasm") bytes) mentions none of them"
+  budget="${PARLEY_WASM_GZIP_BUDGET:-200000}"
+  gzipped="$(gzip -c "$wasm" | wc -c)"
+  if [ "$gzipped" -gt "$budget" ]; then
+    echo "FAIL: $wasm is $gzipped bytes gzipped, over the budget of $budget" >&2
+    exit 1
+  fi
+  echo "ok: $wasm is $gzipped bytes gzipped, within the budget of $budget"
 else
   echo "FAIL: $wasm not found; build with 'cargo leptos build --release' first" >&2
   exit 1

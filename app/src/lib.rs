@@ -1,10 +1,17 @@
 //! Parley's user interface and the domain rules it shares with the server.
 //!
 //! Compiled twice: with `ssr` into the server binary (rendering HTML) and with `hydrate` into the WASM
-//! bundle (making that HTML interactive). Nothing in here may need a server-only crate without `ssr`.
+//! bundle. Nothing in here may need a server-only crate without `ssr`.
+//!
+//! Islands architecture: every page is rendered on the server, and navigation is a plain page load. Only
+//! the parts a person interacts with (`#[island]` components: the forms, the conversation pane, the
+//! sidebar list) are compiled into the WASM bundle and hydrated in the browser, and every one of them
+//! also works as a plain HTML form before (or without) the bundle.
 
 pub mod components;
 pub mod domain;
+#[cfg(feature = "hydrate")]
+pub mod enhance;
 pub mod pages;
 pub mod server_fns;
 
@@ -38,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 // Enter sends a message even before the WASM above has hydrated the page.
                 <script nonce=leptos::nonce::use_nonce() inner_html=EARLY_ENTER_JS></script>
                 // Outside the hydrated body: without JavaScript, reveal the forms that scripts would toggle.

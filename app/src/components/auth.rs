@@ -8,26 +8,22 @@ use crate::{
     server_fns::accounts::{current_user, FormError, UserSummary},
 };
 
-/// The signed-in user (refetched whenever `changed` is called after a login, logout or profile edit).
+/// The signed-in user, looked up once per page. Pages render on the server (only islands run in the
+/// browser), and every sign-in, sign-out or profile edit ends in a fresh page load, so it never changes
+/// during a render.
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub user: Resource<Result<Option<UserSummary>, FormError>>,
-    epoch: RwSignal<u64>,
 }
 
 impl Auth {
     /// Creates the resource and provides it to the whole app.
     pub fn provide() -> Self {
-        let epoch = RwSignal::new(0u64);
-        // Blocking, so a page that needs an account can still answer with a redirect status on the server.
-        let user = Resource::new_blocking(move || epoch.get(), |_| current_user());
-        let auth = Auth { user, epoch };
+        // Blocking, so a page that needs an account can still answer with a redirect status.
+        let user = Resource::new_blocking(|| (), |_| current_user());
+        let auth = Auth { user };
         provide_context(auth);
         auth
-    }
-
-    pub fn changed(&self) {
-        self.epoch.update(|n| *n += 1);
     }
 }
 

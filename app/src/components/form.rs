@@ -1,12 +1,15 @@
-//! Building blocks shared by every form: labelled fields with inline errors, the form-level alert, and
-//! focus management after a failed submit.
+//! Building blocks shared by every form: labelled fields with inline errors and the form-level alert.
+//!
+//! They render on the server. After a plain (no-JavaScript) post that failed, the server renders the
+//! error it put in the URL; in the browser, `crate::enhance` writes errors into the same elements.
 
 use leptos::prelude::*;
 
 use crate::server_fns::accounts::FormError;
 
 /// One labelled input with its inline error messages. The input points at its messages with
-/// `aria-describedby` and is marked `aria-invalid` while it has any.
+/// `aria-describedby` (that list first: `crate::enhance` writes into it) and is marked `aria-invalid`
+/// while it has any.
 #[component]
 pub fn Field(
     /// The element id, also used to derive the error list's id.
@@ -26,17 +29,14 @@ pub fn Field(
     #[prop(optional, into)]
     maxlength: Option<String>,
     /// The messages to show for this field (empty when it is fine).
-    #[prop(into)]
-    errors: Signal<Vec<String>>,
+    #[prop(optional)]
+    errors: Vec<String>,
     /// Extra element ids describing the input (e.g. a password checklist).
     #[prop(optional, into)]
     described_by: Option<String>,
     /// The initial value.
     #[prop(optional, into)]
     value: Option<String>,
-    /// Called with the new value on every keystroke.
-    #[prop(optional, into)]
-    on_input: Option<Callback<String>>,
     /// Content after the input (e.g. a checklist or a hint).
     #[prop(optional)]
     children: Option<Children>,
@@ -46,23 +46,11 @@ pub fn Field(
         Some(extra) => format!("{error_id} {extra}"),
         None => error_id.clone(),
     };
-    let invalid = move || errors.with(|e| !e.is_empty());
-    let input_ref = NodeRef::<leptos::html::Input>::new();
-    // Text typed before the page hydrated raised no input event that the app saw (on a slow connection
-    // that can be a whole password): report it once, when the browser takes over.
-    Effect::new(move |_| {
-        if let (Some(input), Some(callback)) = (input_ref.get(), on_input) {
-            let value = input.value();
-            if !value.is_empty() {
-                callback.run(value);
-            }
-        }
-    });
+    let invalid = !errors.is_empty();
     view! {
         <div class="field" class:invalid=invalid>
             <label for=id.clone()>{label}</label>
             <input
-                node_ref=input_ref
                 id=id
                 name=name
                 type=input_type
@@ -70,31 +58,26 @@ pub fn Field(
                 required=required
                 maxlength=maxlength
                 value=value
-                aria-invalid=move || if invalid() { "true" } else { "false" }
+                aria-invalid=if invalid { "true" } else { "false" }
                 aria-describedby=describedby
-                on:input=move |ev| {
-                    if let Some(callback) = on_input {
-                        callback.run(event_target_value(&ev));
-                    }
-                }
             />
             {children.map(|c| c())}
             <ul id=error_id class="field-errors">
-                {move || errors.get().into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                {errors.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
             </ul>
         </div>
     }
 }
 
-/// The form-level message (errors that belong to no single field), announced to screen readers.
+/// The form-level message (errors that belong to no single field), announced to screen readers. Always
+/// rendered, hidden while empty, so that `crate::enhance` has a place to write.
 #[component]
-pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+pub fn FormAlert(message: Option<String>) -> impl IntoView {
+    let hidden = message.is_none();
     view! {
-        <Show when=move || message.with(Option::is_some)>
-            <div class="form-alert" role="alert" tabindex="-1">
-                <p>{move || message.get()}</p>
-            </div>
-        </Show>
+        <div class="form-alert" role="alert" tabindex="-1" hidden=hidden>
+            <p>{message}</p>
+        </div>
     }
 }
 
@@ -106,24 +89,8 @@ pub fn form_level_message(error: &FormError) -> Option<String> {
     }
 }
 
-/// After a failed submit, moves keyboard focus to the first invalid field, or to the form's alert, so
-/// that keyboard and screen-reader users land on what needs fixing. Runs in the browser only.
-pub fn focus_first_error<T: Send + Sync + 'static>(result: Signal<Option<Result<T, FormError>>>) {
-    Effect::new(move |_| {
-        let failed = result.with(|r| matches!(r, Some(Err(_))));
-        if !failed {
-            return;
-        }
-        request_animation_frame(|| {
-            use leptos::wasm_bindgen::JsCast;
-            let target = document()
-                .query_selector("main [aria-invalid='true'], main [role='alert']")
-                .ok()
-                .flatten()
-                .and_then(|element| element.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-            if let Some(element) = target {
-                let _ = element.focus();
-            }
-        });
-    });
+/// What a server-rendered form shows after a plain post that failed: the error the server function put
+/// in the URL, read by the action (on the server only; `None` in the browser and after a success).
+pub fn failed<T>(result: Option<Result<T, FormError>>) -> Option<FormError> {
+    result.and_then(Result::err)
 }

@@ -8,7 +8,6 @@ use crate::server_fns::accounts::Logout;
 pub fn SiteHeader() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let logout = ServerAction::<Logout>::new();
-    Effect::watch(move || logout.version().get(), move |_, _, _| auth.changed(), false);
 
     view! {
         <header class="site-header">

@@ -4,19 +4,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{
     auth::{Auth, RequireUser},
-    form::{focus_first_error, form_level_message, Field, FormAlert},
+    form::{failed, form_level_message, Field, FormAlert},
     password_checklist::PasswordChecklist,
 };
 use crate::server_fns::accounts::{ChangePassword, DeleteAccount, FormError, SignOutEverywhere, UpdateDisplayName};
-
-/// Field errors of an action's last result, per field name.
-fn field_errors(result: Signal<Option<Result<(), FormError>>>, name: &'static str) -> Signal<Vec<String>> {
-    Signal::derive(move || result.get().and_then(Result::err).map(|e| e.field(name)).unwrap_or_default())
-}
-
-fn alert_of(result: Signal<Option<Result<(), FormError>>>) -> Signal<Option<String>> {
-    Signal::derive(move || result.get().and_then(Result::err).as_ref().and_then(form_level_message))
-}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -31,9 +22,11 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn AccountSettings() -> impl IntoView {
     let auth = expect_context::<Auth>();
-    let query = use_query_map();
-    let updated = move || query.with(|q| q.get("updated"));
-    let status = move || match updated().as_deref() {
+    let user = auth.user.get_untracked().and_then(Result::ok).flatten();
+    let email = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+    let display_name = user.and_then(|u| u.display_name).unwrap_or_default();
+    // The server's redirect after a change says what changed.
+    let status = match use_query_map().with_untracked(|q| q.get("updated")).as_deref() {
         Some("profile") => Some("Your display name was saved."),
         Some("password") => Some("Your password was changed. Every other session has been signed out."),
         _ => None,
@@ -43,31 +36,24 @@ fn AccountSettings() -> impl IntoView {
     let change_password = ServerAction::<ChangePassword>::new();
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
     let delete = ServerAction::<DeleteAccount>::new();
-    for version in [rename.version(), sign_out_everywhere.version(), delete.version()] {
-        Effect::watch(move || version.get(), move |_, _, _| auth.changed(), false);
-    }
-    focus_first_error(rename.value().into());
-    focus_first_error(change_password.value().into());
-    focus_first_error(delete.value().into());
-
-    let (new_password, set_new_password) = signal(String::new());
-    let current_name = Signal::derive(move || {
-        auth.user.get().and_then(Result::ok).flatten().and_then(|u| u.display_name).unwrap_or_default()
-    });
-    let email = Signal::derive(move || auth.user.get().and_then(Result::ok).flatten().map(|u| u.email).unwrap_or_default());
+    // After a plain post that failed, the error the server put in the URL (one form at a time).
+    let rename_error = failed(rename.value().get_untracked());
+    let password_error = failed(change_password.value().get_untracked());
+    let sessions_error = failed(sign_out_everywhere.value().get_untracked());
+    let delete_error = failed(delete.value().get_untracked());
+    let field = |error: &Option<FormError>, name: &str| error.as_ref().map(|e| e.field(name)).unwrap_or_default();
+    let alert = |error: &Option<FormError>| error.as_ref().and_then(form_level_message);
 
     view! {
         <section class="account">
             <h1>"Account"</h1>
             <p class="muted">"Signed in as " <strong>{email}</strong></p>
-            <Show when=move || status().is_some()>
-                <p class="form-success" role="status">{status}</p>
-            </Show>
+            {status.map(|message| view! { <p class="form-success" role="status">{message}</p> })}
 
             <section class="panel" aria-labelledby="profile-heading">
                 <h2 id="profile-heading">"Profile"</h2>
-                <FormAlert message=alert_of(rename.value().into())/>
-                <ActionForm action=rename>
+                <ActionForm action=rename attr:data-enhance="">
+                    <FormAlert message=alert(&rename_error)/>
                     <Field
                         id="account-display-name"
                         name="display_name"
@@ -75,17 +61,17 @@ fn AccountSettings() -> impl IntoView {
                         autocomplete="nickname"
                         required=true
                         maxlength="80"
-                        value=current_name.get_untracked()
-                        errors=field_errors(rename.value().into(), "display_name")
+                        value=display_name
+                        errors=field(&rename_error, "display_name")
                     />
-                    <button type="submit" class="button" disabled=move || rename.pending().get()>"Save display name"</button>
+                    <button type="submit" class="button" data-pending-label="Saving…">"Save display name"</button>
                 </ActionForm>
             </section>
 
             <section class="panel" aria-labelledby="password-heading">
                 <h2 id="password-heading">"Change password"</h2>
-                <FormAlert message=alert_of(change_password.value().into())/>
-                <ActionForm action=change_password>
+                <ActionForm action=change_password attr:data-enhance="">
+                    <FormAlert message=alert(&password_error)/>
                     <Field
                         id="account-current-password"
                         name="current_password"
@@ -93,7 +79,7 @@ fn AccountSettings() -> impl IntoView {
                         input_type="password"
                         autocomplete="current-password"
                         required=true
-                        errors=field_errors(change_password.value().into(), "current_password")
+                        errors=field(&password_error, "current_password")
                     />
                     <Field
                         id="account-new-password"
@@ -103,10 +89,9 @@ fn AccountSettings() -> impl IntoView {
                         autocomplete="new-password"
                         required=true
                         described_by="account-new-password-rules"
-                        on_input=Callback::new(move |value| set_new_password.set(value))
-                        errors=field_errors(change_password.value().into(), "new_password")
+                        errors=field(&password_error, "new_password")
                     >
-                        <PasswordChecklist password=new_password id="account-new-password-rules"/>
+                        <PasswordChecklist id="account-new-password-rules".to_owned() input="account-new-password".to_owned() guard_submit=false/>
                     </Field>
                     <Field
                         id="account-new-password-confirm"
@@ -115,19 +100,17 @@ fn AccountSettings() -> impl IntoView {
                         input_type="password"
                         autocomplete="new-password"
                         required=true
-                        errors=field_errors(change_password.value().into(), "new_password_confirm")
+                        errors=field(&password_error, "new_password_confirm")
                     />
-                    <button type="submit" class="button" disabled=move || change_password.pending().get()>
-                        "Change password"
-                    </button>
+                    <button type="submit" class="button" data-pending-label="Changing password…">"Change password"</button>
                 </ActionForm>
             </section>
 
             <section class="panel" aria-labelledby="sessions-heading">
                 <h2 id="sessions-heading">"Sessions"</h2>
                 <p>"Signs out every browser and app that uses your account, this one included."</p>
-                <FormAlert message=alert_of(sign_out_everywhere.value().into())/>
-                <ActionForm action=sign_out_everywhere>
+                <ActionForm action=sign_out_everywhere attr:data-enhance="">
+                    <FormAlert message=alert(&sessions_error)/>
                     <button type="submit" class="button">"Sign out everywhere"</button>
                 </ActionForm>
             </section>
@@ -135,8 +118,8 @@ fn AccountSettings() -> impl IntoView {
             <section class="panel danger" aria-labelledby="delete-heading">
                 <h2 id="delete-heading">"Delete account"</h2>
                 <p>"This permanently deletes your account and all of your conversations. It cannot be undone."</p>
-                <FormAlert message=alert_of(delete.value().into())/>
-                <ActionForm action=delete>
+                <ActionForm action=delete attr:data-enhance="">
+                    <FormAlert message=alert(&delete_error)/>
                     <Field
                         id="account-delete-password"
                         name="password"
@@ -144,11 +127,9 @@ fn AccountSettings() -> impl IntoView {
                         input_type="password"
                         autocomplete="current-password"
                         required=true
-                        errors=field_errors(delete.value().into(), "password")
+                        errors=field(&delete_error, "password")
                     />
-                    <button type="submit" class="button danger" disabled=move || delete.pending().get()>
-                        "Delete my account"
-                    </button>
+                    <button type="submit" class="button danger" data-pending-label="Deleting…">"Delete my account"</button>
                 </ActionForm>
             </section>
         </section>

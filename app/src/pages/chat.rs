@@ -3,31 +3,32 @@
 
 use leptos::{ev::SubmitEvent, html, prelude::*};
 use leptos_meta::Title;
-use leptos_router::{
-    components::Form,
-    hooks::{use_params_map, use_query_map},
-};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{
     auth::RequireUser,
+    form::{failed, form_level_message, FormAlert},
     time::{use_now, RelativeTime},
 };
 use crate::server_fns::{
     accounts::FormError,
     chat::{
-        list_conversations, load_conversation, ConversationView, DeleteConversation, MessageView, NewConversation,
+        list_conversations, load_conversation, ConversationList, ConversationView, DeleteConversation, MessageView, NewConversation,
         RenameConversation, RetryReply, SendMessage, StartConversation,
     },
 };
 use leptos::server_fn::ServerFn;
 
-/// Bumped whenever the sidebar's list may have changed (a reply moved a chat to the top, a title changed).
-#[derive(Clone, Copy)]
-struct SidebarRefresh(RwSignal<u64>);
+/// The window event the conversation pane raises when the sidebar's list may have changed (a reply moved
+/// a chat to the top, a first message gave it a title); the sidebar island refetches on it. Islands share
+/// no reactive state, so they talk through the DOM.
+#[cfg(feature = "hydrate")]
+const CONVERSATIONS_CHANGED: &str = "parley:conversations-changed";
 
-impl SidebarRefresh {
-    fn bump(self) {
-        self.0.update(|n| *n += 1);
+#[cfg(feature = "hydrate")]
+fn announce_conversations_changed() {
+    if let Ok(event) = web_sys::Event::new(CONVERSATIONS_CHANGED) {
+        let _ = window().dispatch_event(&event);
     }
 }
 
@@ -36,7 +37,7 @@ pub fn ChatPage() -> impl IntoView {
     view! {
         <Title text="Chats"/>
         <RequireUser>
-            <ChatLayout current=Signal::derive(|| None::<String>)>
+            <ChatLayout>
                 <EmptyState/>
             </ChatLayout>
         </RequireUser>
@@ -56,13 +57,31 @@ pub fn ConversationPage() -> impl IntoView {
     // requests the route and its Suspense children can render more than once). An arena signal would be
     // gone by then and reading it panics; a reference-counted one lives as long as the closure that reads it.
     let title = ArcRwSignal::new(String::from("Conversation"));
+    // After a plain post that failed (no JavaScript, or before the page hydrated), the error the server
+    // put in the URL: a refused title, or a message that could not be sent or retried.
+    let rename_errors = failed(ServerAction::<RenameConversation>::new().value().get_untracked())
+        .map(|e| e.field("title"))
+        .unwrap_or_default();
+    let notice = [
+        failed(ServerAction::<SendMessage>::new().value().get_untracked()),
+        failed(ServerAction::<RetryReply>::new().value().get_untracked()),
+        failed(ServerAction::<DeleteConversation>::new().value().get_untracked()),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .map(|e| e.to_string());
     let pane = {
         let title = title.clone();
         move || {
             let title = title.clone();
+            let (rename_errors, notice) = (rename_errors.clone(), notice.clone());
             Suspend::new(async move {
                 match conversation.await {
-                    Ok(view) => view! { <ConversationPane view=view page_title=title/> }.into_any(),
+                    Ok(view) => {
+                        title.set(view.title.clone());
+                        view! { <ConversationPane view rename_errors notice/> }.into_any()
+                    }
                     Err(FormError::NotFound) => {
                         title.set("Conversation not found".to_owned());
                         view! { <ConversationMissing/> }.into_any()
@@ -79,7 +98,7 @@ pub fn ConversationPage() -> impl IntoView {
             {
                 let pane = pane.clone();
                 view! {
-                    <ChatLayout current=Signal::derive(move || Some(id.get()))>
+                    <ChatLayout current=id.get_untracked()>
                         <Suspense fallback=|| view! { <p class="muted">"Loading the conversation…"</p> }>
                             {pane}
                         </Suspense>
@@ -90,18 +109,30 @@ pub fn ConversationPage() -> impl IntoView {
     }
 }
 
+/// The sidebar (new chat, search, the list) beside the page's own content. Rendered on the server; only
+/// the list is an island, so it can follow changes made in the conversation pane.
 #[component]
-fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children) -> impl IntoView {
-    let refresh = SidebarRefresh(RwSignal::new(0));
-    provide_context(refresh);
+fn ChatLayout(#[prop(optional, into)] current: Option<String>, children: Children) -> impl IntoView {
     // `?q=` filters the sidebar on every chat page, so a search survives opening one of its results.
     let query = use_query_map();
-    let search = Memo::new(move |_| {
-        query.with(|q| q.get("q")).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-    });
-    let list = Resource::new(move || (refresh.0.get(), search.get()), |(_, search)| list_conversations(None, search));
+    let search = query.with_untracked(|q| q.get("q")).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let list = {
+        let search = search.clone();
+        Resource::new(|| (), move |_| list_conversations(None, search.clone()))
+    };
     let new_chat = ServerAction::<NewConversation>::new();
-    let now = use_now();
+    let new_chat_error = failed(new_chat.value().get_untracked()).map(|e| e.to_string());
+    let searched = search.clone().unwrap_or_default();
+    let sidebar = move || {
+        let current = current.clone();
+        let search = search.clone();
+        Suspend::new(async move {
+            match list.await {
+                Ok(list) => view! { <ConversationLinks list current search/> }.into_any(),
+                Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+            }
+        })
+    };
 
     view! {
         <div class="chat-layout">
@@ -110,69 +141,17 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
             <details class="chat-drawer">
             <summary class="chat-drawer-toggle">"Conversations"</summary>
             <aside class="chat-sidebar" aria-label="Conversations">
-                <ActionForm action=new_chat attr:class="new-chat">
-                    <button type="submit" class="button primary" disabled=move || new_chat.pending().get()>
-                        "New chat"
-                    </button>
+                <ActionForm action=new_chat attr:class="new-chat" attr:data-enhance="">
+                    <FormAlert message=new_chat_error/>
+                    <button type="submit" class="button primary" data-pending-label="Starting…">"New chat"</button>
                 </ActionForm>
-                <Form action="/chat" attr:role="search" attr:class="conversation-search">
+                <form method="get" action="/chat" role="search" class="conversation-search">
                     <label for="conversation-search" class="visually-hidden">"Search conversations"</label>
                     <input id="conversation-search" type="search" name="q" maxlength="200"
-                        placeholder="Search conversations" value=move || search.get().unwrap_or_default()/>
+                        placeholder="Search conversations" value=searched/>
                     <button type="submit" class="button">"Search"</button>
-                </Form>
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || {
-                        // Read before the await: by the time the list arrives this layout may have been
-                        // replaced (a navigation), and its signals disposed.
-                        let searching = search.get_untracked();
-                        // Result links keep the search.
-                        let suffix = searching
-                            .as_deref()
-                            .map(|s| format!("?q={}", crate::domain::redirect::encode_query_value(s)))
-                            .unwrap_or_default();
-                        Suspend::new(async move {
-                        match list.await {
-                            Ok(list) if list.items.is_empty() => match searching {
-                                Some(text) => view! {
-                                    <p class="muted sidebar-empty">
-                                        "No conversations match “" {text} "”. " <a href="/chat">"Clear search"</a>
-                                    </p>
-                                }
-                                .into_any(),
-                                None => view! { <p class="muted sidebar-empty">"No conversations yet."</p> }.into_any(),
-                            },
-                            Ok(list) => view! {
-                                <ul class="conversation-list">
-                                    {list
-                                        .items
-                                        .into_iter()
-                                        .map(|c| {
-                                            let href = format!("/chat/{}{}", c.id, suffix);
-                                            let id = c.id.clone();
-                                            let is_current =
-                                                Signal::derive(move || current.with(|cur| cur.as_deref() == Some(id.as_str())));
-                                            view! {
-                                                <li class:current=is_current>
-                                                    <a href=href aria-current=move || is_current.get().then_some("page")>
-                                                        <span class="conversation-title">{c.title}</span>
-                                                        <RelativeTime at=c.updated_at now=now/>
-                                                    </a>
-                                                </li>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </ul>
-                                {searching.is_some().then(|| view! {
-                                    <p class="muted sidebar-empty"><a href="/chat">"Clear search"</a></p>
-                                })}
-                            }
-                            .into_any(),
-                            Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
-                        }
-                    })
-                    }}
-                </Transition>
+                </form>
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>{sidebar}</Suspense>
             </aside>
             </details>
             <section class="chat-main">{children()}</section>
@@ -180,37 +159,80 @@ fn ChatLayout(#[prop(into)] current: Signal<Option<String>>, children: Children)
     }
 }
 
+/// The user's conversations, newest first (only those matching `search`, when there is one). Refetched
+/// whenever the conversation pane announces a change.
+#[island]
+fn ConversationLinks(list: ConversationList, current: Option<String>, search: Option<String>) -> impl IntoView {
+    let items = RwSignal::new(list.items);
+    let now = use_now();
+    #[cfg(feature = "hydrate")]
+    {
+        let search = search.clone();
+        let listener = window_event_listener(leptos::ev::Custom::<web_sys::Event>::new(CONVERSATIONS_CHANGED), move |_| {
+            let search = search.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = list_conversations(None, search).await {
+                    if !items.is_disposed() {
+                        items.set(list.items);
+                    }
+                }
+            });
+        });
+        on_cleanup(move || listener.remove());
+    }
+    // Result links keep the search.
+    let suffix = search
+        .as_deref()
+        .map(|s| format!("?q={}", crate::domain::redirect::encode_query_value(s)))
+        .unwrap_or_default();
+    let searching = search.is_some();
+
+    view! {
+        <Show when=move || items.with(Vec::is_empty)>
+            {match search.clone() {
+                Some(text) => view! {
+                    <p class="muted sidebar-empty">
+                        "No conversations match “" {text} "”. " <a href="/chat">"Clear search"</a>
+                    </p>
+                }
+                .into_any(),
+                None => view! { <p class="muted sidebar-empty">"No conversations yet."</p> }.into_any(),
+            }}
+        </Show>
+        <ul class="conversation-list" hidden=move || items.with(Vec::is_empty)>
+            <For each=move || items.get() key=|c| (c.id.clone(), c.title.clone(), c.updated_at.clone()) let:c>
+                {
+                    let is_current = current.as_deref() == Some(c.id.as_str());
+                    view! {
+                        <li class:current=is_current>
+                            <a href=format!("/chat/{}{}", c.id, suffix) aria-current=is_current.then_some("page")>
+                                <span class="conversation-title">{c.title}</span>
+                                <RelativeTime at=c.updated_at now=now/>
+                            </a>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+        {searching.then(|| view! {
+            <p class="muted sidebar-empty" hidden=move || items.with(Vec::is_empty)><a href="/chat">"Clear search"</a></p>
+        })}
+    }
+}
+
+/// The composer that starts a conversation with its first message. Server-rendered: Enter sends it (see
+/// app/src/early_enter.js) and `crate::enhance` posts it in place once the WASM is in.
 #[component]
 fn EmptyState() -> impl IntoView {
     let start = ServerAction::<StartConversation>::new();
-    let error = move || start.value().get().and_then(Result::err);
-    // Enter sends here as in a conversation (Shift+Enter makes a new line); the form's own submit runs,
-    // so the browser's `required` check and the action's pending state apply as for a click.
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-            ev.prevent_default();
-            // One conversation per message: a held or repeated Enter while the first is on its way does nothing.
-            if ev.repeat() || start.pending().get_untracked() {
-                return;
-            }
-            #[cfg(feature = "hydrate")]
-            {
-                use leptos::wasm_bindgen::JsCast;
-                let form = ev
-                    .target()
-                    .and_then(|target| target.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-                    .and_then(|textarea| textarea.form());
-                if let Some(form) = form {
-                    let _ = form.request_submit();
-                }
-            }
-        }
-    };
+    let error = failed(start.value().get_untracked());
+    let content_errors = error.as_ref().map(|e| e.field("content")).unwrap_or_default();
     view! {
         <div class="empty-state">
             <h1>"Your conversations"</h1>
             <p class="lead">"Ask anything to begin. Your conversations are private and kept in this list."</p>
-            <ActionForm action=start attr:class="composer">
+            <ActionForm action=start attr:class="composer" attr:data-enhance="">
+                <FormAlert message=error.as_ref().and_then(form_level_message)/>
                 <label for="start-input" class="visually-hidden">"Message"</label>
                 <textarea
                     id="start-input"
@@ -219,13 +241,13 @@ fn EmptyState() -> impl IntoView {
                     placeholder="Message Parley…"
                     required
                     aria-describedby="start-errors"
-                    on:keydown=on_keydown
+                    aria-invalid=if content_errors.is_empty() { "false" } else { "true" }
                 ></textarea>
-                <button type="submit" class="button primary" disabled=move || start.pending().get()>
-                    {move || if start.pending().get() { "Sending…" } else { "Send" }}
-                </button>
+                <button type="submit" class="button primary" data-pending-label="Sending…">"Send"</button>
+                <ul id="start-errors" class="field-errors">
+                    {content_errors.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                </ul>
             </ActionForm>
-            <p id="start-errors" class="field-errors" role="alert">{move || error().map(|e| e.to_string())}</p>
         </div>
     }
 }
@@ -246,26 +268,26 @@ fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-#[component]
-fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> impl IntoView {
+/// One conversation: its history, the composer that streams replies, rename, delete and retry.
+///
+/// Rename, delete and retry are plain forms (`crate::enhance` posts them in place): each ends in a reload
+/// of the page the server redirects to. `rename_errors` and `notice` carry what a failed plain post said.
+#[island]
+fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: Option<String>) -> impl IntoView {
     let id = view.id.clone();
-    page_title.set(view.title.clone());
-    // The pane's own title signal: sharing the page's would leave this pane's views subscribed to it
-    // after the pane is gone, and the next pane's title would wake them. The effect, disposed with the
-    // pane, carries renames up to the page title.
     let title = RwSignal::new(view.title);
-    Effect::new(move |_| page_title.set(title.get()));
+    // A first reply names the conversation: keep the tab's title in step.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| document().set_title(&format!("{} · Parley", title.get())));
     let messages = RwSignal::new(view.messages);
     let older = RwSignal::new(view.older_cursor);
     let awaiting = RwSignal::new(view.awaiting_reply);
     let pending_user = RwSignal::new(None::<String>);
     let streaming = RwSignal::new(None::<String>);
     let sending = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(notice);
     let draft = RwSignal::new(String::new());
-    let renaming = RwSignal::new(false);
     let confirming_delete = RwSignal::new(false);
-    let refresh = use_context::<SidebarRefresh>();
     let now = use_now();
     let list_ref = NodeRef::<html::Div>::new();
     let input_ref = NodeRef::<html::Textarea>::new();
@@ -287,31 +309,8 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
         }
     });
 
-    let rename = ServerAction::<RenameConversation>::new();
-    let delete = ServerAction::<DeleteConversation>::new();
-    let retry = ServerAction::<RetryReply>::new();
-    // A no-JavaScript send that failed comes back as an error on the page.
-    let send_action = ServerAction::<SendMessage>::new();
-    Effect::new(move |_| {
-        if let Some(Err(e)) = send_action.value().get() {
-            error.set(Some(e.to_string()));
-        }
-    });
-    // The redirect after a rename lands on this same page, so apply the stored title here.
-    Effect::watch(
-        move || rename.version().get(),
-        move |_, _, _| {
-            if let Some(Ok(new_title)) = rename.value().get_untracked() {
-                title.set(new_title);
-                renaming.set(false);
-                if let Some(refresh) = refresh {
-                    refresh.bump();
-                }
-            }
-        },
-        false,
-    );
-    let rename_error = move || rename.value().get().and_then(Result::err).map(|e| e.field("title").join(" ")).filter(|m| !m.is_empty());
+    let renaming = RwSignal::new(!rename_errors.is_empty());
+    let rename_invalid = !rename_errors.is_empty();
 
     let scroll_to_bottom = move || {
         if let Some(list) = list_ref.get_untracked() {
@@ -349,9 +348,8 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
                         }
                     });
                 }
-                if let Some(refresh) = refresh {
-                    refresh.bump();
-                }
+                #[cfg(feature = "hydrate")]
+                announce_conversations_changed();
             }
         }
     };
@@ -514,22 +512,25 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
             </div>
         </header>
         <div class="inline-panel no-js-reveal" hidden=move || !renaming.get()>
-            <ActionForm action=rename attr:class="rename-form">
+            <form method="post" action=RenameConversation::url() class="rename-form" data-enhance="">
                 <input type="hidden" name="conversation_id" value=conversation_id.get_value()/>
                 <label for="rename-title">"New title"</label>
                 <input id="rename-title" name="title" type="text" maxlength="200" required value=title.get_untracked()
-                    aria-invalid=move || rename_error().is_some().to_string()/>
-                <button type="submit" class="button primary">"Save title"</button>
-                <p class="field-errors" role="alert">{rename_error}</p>
-            </ActionForm>
+                    aria-describedby="rename-title-errors" aria-invalid=rename_invalid.to_string()/>
+                <button type="submit" class="button primary" data-pending-label="Saving…">"Save title"</button>
+                <ul id="rename-title-errors" class="field-errors">
+                    {rename_errors.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                </ul>
+            </form>
         </div>
         <div class="inline-panel danger no-js-reveal" hidden=move || !confirming_delete.get()>
             <p>"Delete this conversation and all of its messages? This cannot be undone."</p>
-            <ActionForm action=delete>
+            <form method="post" action=DeleteConversation::url() data-enhance="">
+                <div class="form-alert" role="alert" tabindex="-1" hidden><p></p></div>
                 <input type="hidden" name="conversation_id" value=conversation_id.get_value()/>
-                <button type="submit" class="button danger">"Delete conversation"</button>
+                <button type="submit" class="button danger" data-pending-label="Deleting…">"Delete conversation"</button>
                 <button type="button" class="button js-only" on:click=move |_| confirming_delete.set(false)>"Cancel"</button>
-            </ActionForm>
+            </form>
         </div>
 
         // Focusable, so keyboard users can scroll a long history.
@@ -564,26 +565,14 @@ fn ConversationPane(view: ConversationView, page_title: ArcRwSignal<String>) -> 
             <div class="form-alert" role="alert">
                 <p>{move || error.get().unwrap_or_else(|| "The assistant has not replied to your last message.".to_owned())}</p>
                 <Show when=move || awaiting.get()>
-                    <ActionForm action=retry>
+                    <form method="post" action=RetryReply::url() data-enhance="">
+                        <div class="form-alert" role="alert" tabindex="-1" hidden><p></p></div>
                         <input type="hidden" name="conversation_id" value=conversation_id.get_value()/>
-                        <button type="submit" class="button" disabled=move || retry.pending().get()>"Retry"</button>
-                    </ActionForm>
+                        <button type="submit" class="button" data-pending-label="Retrying…">"Retry"</button>
+                    </form>
                 </Show>
             </div>
         </Show>
-        {
-            let sync_latest = sync_latest.clone();
-            Effect::watch(
-                move || retry.version().get(),
-                move |_, _, _| {
-                    let s = sync_latest.clone();
-                    leptos::task::spawn_local(async move { s().await });
-                    // A retry that failed again says why; one that worked clears the message.
-                    error.set(retry.value().get_untracked().and_then(Result::err).map(|e| e.to_string()));
-                },
-                false,
-            );
-        }
 
         <form class="composer" method="post" action=send_url on:submit=on_submit>
             <input type="hidden" name="conversation_id" value=conversation_id.get_value()/>

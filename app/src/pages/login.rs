@@ -1,41 +1,27 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
-use crate::components::{
-    auth::Auth,
-    form::{focus_first_error, form_level_message, Field, FormAlert},
-};
+use crate::components::form::{failed, form_level_message, Field, FormAlert};
 use crate::server_fns::accounts::Login;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let auth = expect_context::<Auth>();
     let login = ServerAction::<Login>::new();
-    let result = login.value();
-    Effect::watch(
-        move || login.version().get(),
-        move |_, _, _| {
-            if matches!(result.get_untracked(), Some(Ok(()))) {
-                auth.changed();
-            }
-        },
-        false,
-    );
-    focus_first_error(result.into());
+    let error = failed(login.value().get_untracked());
+    let field = |name: &str| error.as_ref().map(|e| e.field(name)).unwrap_or_default();
+    let email_errors = field("email");
+    let password_errors = field("password");
+    // Where to go after logging in; the server accepts only paths of this site.
+    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
 
-    let query = use_query_map();
-    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
-    let error = move || result.get().and_then(Result::err);
-    let field = move |name: &'static str| Signal::derive(move || error().map(|e| e.field(name)).unwrap_or_default());
-    let alert = Signal::derive(move || error().as_ref().and_then(form_level_message));
-
+    let alert = error.as_ref().and_then(form_level_message);
     view! {
         <Title text="Log in"/>
         <section class="auth-card">
             <h1>"Log in"</h1>
-            <FormAlert message=alert/>
-            <ActionForm action=login>
+            <ActionForm action=login attr:data-enhance="">
+                <FormAlert message=alert/>
                 <input type="hidden" name="next" value=next/>
                 <Field
                     id="login-email"
@@ -44,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
                     input_type="email"
                     autocomplete="username"
                     required=true
-                    errors=field("email")
+                    errors=email_errors
                 />
                 <Field
                     id="login-password"
@@ -53,13 +39,11 @@ pub fn LoginPage() -> impl IntoView {
                     input_type="password"
                     autocomplete="current-password"
                     required=true
-                    errors=field("password")
+                    errors=password_errors
                 />
-                <button type="submit" class="button primary" disabled=move || login.pending().get()>
-                    {move || if login.pending().get() { "Logging in…" } else { "Log in" }}
-                </button>
+                <button type="submit" class="button primary" data-pending-label="Logging in…">"Log in"</button>
             </ActionForm>
-            <p class="aside">"New to Parley? " <A href="/signup">"Create an account"</A></p>
+            <p class="aside">"New to Parley? " <a href="/signup">"Create an account"</a></p>
         </section>
     }
 }

@@ -1,56 +1,33 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::components::{
-    auth::Auth,
-    form::{focus_first_error, form_level_message, Field, FormAlert},
+    form::{failed, form_level_message, Field, FormAlert},
     password_checklist::PasswordChecklist,
 };
-use crate::domain::password::check_password;
 use crate::server_fns::accounts::{FormError, Signup};
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
-    let auth = expect_context::<Auth>();
     let signup = ServerAction::<Signup>::new();
-    let result = signup.value();
-    Effect::watch(
-        move || signup.version().get(),
-        move |_, _, _| {
-            if matches!(result.get_untracked(), Some(Ok(()))) {
-                auth.changed();
-            }
-        },
-        false,
-    );
-    focus_first_error(result.into());
+    let error = failed(signup.value().get_untracked());
+    let field = |name: &str| error.as_ref().map(|e| e.field(name)).unwrap_or_default();
+    let display_name_errors = field("display_name");
+    let password_errors = field("password");
+    let password_confirm_errors = field("password_confirm");
+    let email_taken = matches!(error, Some(FormError::EmailTaken));
+    let mut email_errors = field("email");
+    if email_taken {
+        email_errors.push(FormError::EmailTaken.to_string());
+    }
 
-    let (password, set_password) = signal(String::new());
-    // Until the WASM has hydrated, the server decides; blocking the button before then would lock out
-    // people without JavaScript.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
-    let policy_met = move || password.with(|p| check_password(p).iter().all(|(_, met)| *met));
-
-    let error = move || result.get().and_then(Result::err);
-    let field = move |name: &'static str| Signal::derive(move || error().map(|e| e.field(name)).unwrap_or_default());
-    let email_taken = move || matches!(error(), Some(FormError::EmailTaken));
-    let email_errors = Signal::derive(move || {
-        let mut messages = field("email").get();
-        if email_taken() {
-            messages.push(FormError::EmailTaken.to_string());
-        }
-        messages
-    });
-    let alert = Signal::derive(move || error().as_ref().and_then(form_level_message));
-
+    let alert = error.as_ref().and_then(form_level_message);
     view! {
         <Title text="Sign up"/>
         <section class="auth-card">
             <h1>"Create your account"</h1>
-            <FormAlert message=alert/>
-            <ActionForm action=signup attr:novalidate=move || hydrated.get().then_some("")>
+            <ActionForm action=signup attr:data-enhance="">
+                <FormAlert message=alert/>
                 <Field
                     id="signup-email"
                     name="email"
@@ -61,11 +38,9 @@ pub fn SignupPage() -> impl IntoView {
                     maxlength="254"
                     errors=email_errors
                 >
-                    <Show when=email_taken>
-                        <p class="field-hint">
-                            "Is it yours? " <A href="/login">"Log in instead"</A>
-                        </p>
-                    </Show>
+                    <p class="field-hint" data-shown-on-error="email_taken" hidden=!email_taken>
+                        "Is it yours? " <a href="/login">"Log in instead"</a>
+                    </p>
                 </Field>
                 <Field
                     id="signup-display-name"
@@ -73,7 +48,7 @@ pub fn SignupPage() -> impl IntoView {
                     label="Display name (optional)"
                     autocomplete="nickname"
                     maxlength="80"
-                    errors=field("display_name")
+                    errors=display_name_errors
                 />
                 <Field
                     id="signup-password"
@@ -82,11 +57,10 @@ pub fn SignupPage() -> impl IntoView {
                     input_type="password"
                     autocomplete="new-password"
                     required=true
-                    errors=field("password")
+                    errors=password_errors
                     described_by="signup-password-rules"
-                    on_input=Callback::new(move |value| set_password.set(value))
                 >
-                    <PasswordChecklist password=password id="signup-password-rules"/>
+                    <PasswordChecklist id="signup-password-rules".to_owned() input="signup-password".to_owned() guard_submit=true/>
                 </Field>
                 <Field
                     id="signup-password-confirm"
@@ -95,17 +69,13 @@ pub fn SignupPage() -> impl IntoView {
                     input_type="password"
                     autocomplete="new-password"
                     required=true
-                    errors=field("password_confirm")
+                    errors=password_confirm_errors
                 />
-                <button
-                    type="submit"
-                    class="button primary"
-                    disabled=move || hydrated.get() && (!policy_met() || signup.pending().get())
-                >
-                    {move || if signup.pending().get() { "Creating account…" } else { "Create account" }}
+                <button type="submit" class="button primary" data-pending-label="Creating account…">
+                    "Create account"
                 </button>
             </ActionForm>
-            <p class="aside">"Already have an account? " <A href="/login">"Log in"</A></p>
+            <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
         </section>
     }
 }
