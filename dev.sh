@@ -134,8 +134,11 @@ cmd_test() {
   step "building the release binary and WASM bundle"
   cargo leptos build --release
 
-  step "checking that no server-only crate reaches the WASM bundle"
+  step "checking the WASM bundle: no server-only crate in it, and within its gzipped size budget"
   scripts/check-wasm-bundle.sh
+
+  step "fuzzing the JSON API against its OpenAPI document (schemathesis, the release binary, bounded)"
+  scripts/fuzz-api.sh "$CARGO_TARGET_DIR/release/parley" "$ROOT/target/site"
 
   step "running the browser tests on SQLite (Playwright, Debian's Chromium, the release binary)"
   (cd end2end && PARLEY_BIN="$CARGO_TARGET_DIR/release/parley" npx playwright test)

@@ -39,9 +39,61 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         conversations::list, conversations::create, conversations::show, conversations::rename,
         conversations::delete, conversations::messages, conversations::send, conversations::retry,
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &CommonResponses),
 )]
 pub struct ApiDoc;
+
+/// The answers any operation can give besides its own, documented once here rather than on every handler
+/// (the fuzzer in `scripts/fuzz-api.sh` checks every status against the document): `503` when the database
+/// is out of reach; `401` where a bearer token is required; `400` and `413` where there is a body or a
+/// query to get wrong; `429` where sign-in attempts are rate limited.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{path::HttpMethod, ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let methods = [HttpMethod::Get, HttpMethod::Post, HttpMethod::Patch, HttpMethod::Put, HttpMethod::Delete];
+            for method in methods {
+                let operation = match method {
+                    HttpMethod::Get => item.get.as_mut(),
+                    HttpMethod::Post => item.post.as_mut(),
+                    HttpMethod::Patch => item.patch.as_mut(),
+                    HttpMethod::Put => item.put.as_mut(),
+                    HttpMethod::Delete => item.delete.as_mut(),
+                    _ => None,
+                };
+                let Some(operation) = operation else { continue };
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_input = operation.request_body.is_some()
+                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let rate_limited = path.starts_with("/api/v1/auth/") && !path.ends_with("/logout");
+                let mut add = |status: &str, description: &str| {
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description).into());
+                };
+                if secured {
+                    add("401", "`unauthorized`: no bearer token, or one that is expired, revoked or not valid");
+                }
+                if has_input {
+                    add("400", "`malformed_request` or `validation_failed` (with `fields`)");
+                }
+                if operation.request_body.is_some() {
+                    add("413", "`payload_too_large`");
+                }
+                if rate_limited {
+                    add("429", "`rate_limited`, with `Retry-After`");
+                }
+                add("503", "`service_unavailable`: the database is out of reach; retry after `Retry-After` seconds");
+            }
+        }
+    }
+}
 
 struct BearerScheme;
 

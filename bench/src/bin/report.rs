@@ -1,0 +1,288 @@
+//! The benchmark report: run by `bench/run.sh` (see bench/README.md), never by the test command.
+//!
+//! Starts the release binary on loopback for each backend, seeds it, drives it with `oha`, and prints one
+//! table of absolute figures, each with its ratio to the bare axum handler (`bare`) measured in the same
+//! run. Every load runs for a fixed time; every wait is bounded.
+
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use parley::db::Database;
+use parley_bench::{free_port, gzipped_len, resident_kib, Load, Oha, Table};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+const PASSWORD: &str = "Bench-pass-1";
+const SECRET: &str = "bench-secret-that-is-at-least-32-bytes";
+
+struct Args {
+    parley: PathBuf,
+    bare: PathBuf,
+    site: PathBuf,
+    oha: Oha,
+    /// An empty PostgreSQL database, or none to measure SQLite only.
+    postgres: Option<String>,
+}
+
+fn args() -> Args {
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+    let seconds = env("PARLEY_BENCH_SECONDS").and_then(|s| s.parse().ok()).unwrap_or(10);
+    Args {
+        parley: env("PARLEY_BENCH_BIN").expect("PARLEY_BENCH_BIN: the release parley binary").into(),
+        bare: env("PARLEY_BENCH_BARE_BIN").expect("PARLEY_BENCH_BARE_BIN: the bare handler binary").into(),
+        site: env("PARLEY_BENCH_SITE").expect("PARLEY_BENCH_SITE: the built site (target/site)").into(),
+        oha: Oha { program: env("PARLEY_BENCH_OHA").unwrap_or_else(|| "oha".to_owned()), seconds },
+        postgres: env("PARLEY_BENCH_POSTGRES_URL"),
+    }
+}
+
+/// A child process killed when dropped, so an early exit leaves nothing running.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+/// The release binary on a loopback port, with what it took to become healthy.
+struct Parley {
+    process: Process,
+    base: String,
+    started_in: Duration,
+}
+
+async fn start_parley(args: &Args, database_url: &str) -> Parley {
+    let port = free_port();
+    let started = Instant::now();
+    let child = Command::new(&args.parley)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PARLEY_ENV", "production")
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", &args.site)
+        .env("LEPTOS_OUTPUT_NAME", "parley")
+        .env("SESSION_SECRET", SECRET)
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "error")
+        // The login flood measures hashing, not the rate limiter.
+        .env("PARLEY_RATE_LIMIT_AUTH_PER_IP", "100000000")
+        .env("PARLEY_RATE_LIMIT_LOGIN_FAILURES", "100000000")
+        .env("PARLEY_DEMO_CHUNK_DELAY_MS", "0")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the parley binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = started + Duration::from_secs(60);
+    loop {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "parley did not become healthy within 60 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Parley { process: Process(child), base, started_in: started.elapsed() }
+}
+
+/// A signed-up user: a bearer token for the API and a session cookie for the pages.
+struct User {
+    token: String,
+    cookie: String,
+}
+
+async fn sign_up(base: &str, email: &str) -> User {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signup: Value = client
+        .post(format!("{base}/api/v1/auth/signup"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().expect("a token").to_owned();
+    // The browser's way in: the login form, posted as a browser posts it.
+    let page = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let action = page
+        .split("action=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default())
+        .find(|action| action.contains("login"))
+        .expect("the login form")
+        .to_owned();
+    let response = client
+        .post(format!("{base}{action}"))
+        .header("Accept", "text/html")
+        .form(&[("email", email), ("password", PASSWORD), ("next", "/chat")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(!cookie.is_empty(), "the login form set no cookie ({})", response.status());
+    User { token, cookie }
+}
+
+/// A conversation of 25 exchanges (50 messages), written through the API as a person would.
+async fn chat_of_50(base: &str, user: &User) -> String {
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/api/v1/conversations"))
+        .bearer_auth(&user.token)
+        .json(&json!({ "title": "Benchmark chat" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("an id").to_owned();
+    for n in 0..25 {
+        let content = format!("Question {n}: what does **keyset pagination** buy over `OFFSET`, in a sentence or two?");
+        let sent = client
+            .post(format!("{base}/api/v1/conversations/{id}/messages"))
+            .bearer_auth(&user.token)
+            .json(&json!({ "content": content }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 201, "sending message {n}");
+    }
+    id
+}
+
+/// A conversation of `messages` messages, stored directly (100,000 through the API would take minutes).
+async fn history_of(database_url: &str, base: &str, user: &User, messages: usize) -> String {
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/api/v1/conversations"))
+        .bearer_auth(&user.token)
+        .json(&json!({ "title": format!("{messages} messages") }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("an id").to_owned();
+    let db = Database::connect(database_url).await.expect("the bench database");
+    let contents: Vec<String> = (0..messages).map(|n| format!("message number {n} with some ordinary text in it")).collect();
+    for chunk in contents.chunks(10_000) {
+        db.add_message_history(id.parse().unwrap(), chunk).await.expect("seeded");
+    }
+    id
+}
+
+/// Median and worst time to a hydrated page in Chromium (bench/hydration.mjs), when node and the end2end
+/// packages are installed.
+async fn hydration(url: &str) -> Option<(f64, f64)> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hydration.mjs");
+    let run = Command::new("node").arg(script).arg(url).stderr(Stdio::inherit()).kill_on_drop(true).output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run).await.ok()?.ok()?;
+    let figures: Value = serde_json::from_slice(&output.stdout).ok()?;
+    Some((figures["median_ms"].as_f64()?, figures["max_ms"].as_f64()?))
+}
+
+struct Backend {
+    name: &'static str,
+    url: String,
+}
+
+async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table) {
+    let parley = start_parley(args, &backend.url).await;
+    let pid = parley.process.0.id().expect("running");
+    let idle_rss = resident_kib(pid);
+    let base = parley.base.clone();
+    let user = sign_up(&base, &format!("bench-{}@example.com", backend.name)).await;
+    let chat = chat_of_50(&base, &user).await;
+    let small = history_of(&backend.url, &base, &user, 100).await;
+    let large = history_of(&backend.url, &base, &user, 100_000).await;
+    let bearer = format!("Authorization: Bearer {}", user.token);
+    let cookie = format!("Cookie: {}", user.cookie);
+    let oha = &args.oha;
+    let name = backend.name;
+
+    let history = oha.get(&format!("{base}/api/v1/conversations/{chat}/messages?limit=50"), &[&bearer], 64).await;
+    table.load(&format!("{name}: JSON history page (50 messages, bearer)"), &history, bare);
+    let page = oha.get(&format!("{base}/chat/{chat}"), &[&cookie], 64).await;
+    table.load(&format!("{name}: SSR chat page (50 messages, cookie)"), &page, bare);
+
+    // Reads at a modest concurrency, alone and then beside 50 logins at once (argon2id).
+    let history_url = format!("{base}/api/v1/conversations/{chat}/messages?limit=50");
+    let idle = oha.get(&history_url, &[&bearer], 8).await;
+    let body = json!({ "email": format!("bench-{name}@example.com"), "password": PASSWORD }).to_string();
+    let login_url = format!("{base}/api/v1/auth/login");
+    let bearer_only = [bearer.as_str()];
+    let (during, logins) = tokio::join!(oha.get(&history_url, &bearer_only, 8), oha.post_json(&login_url, &body, 50));
+    table.row(
+        &format!("{name}: read p99 beside 50 concurrent logins"),
+        format!("{:.2} ms idle, {:.2} ms beside {:.0} logins/s", idle.p99_ms, during.p99_ms, logins.rps),
+        format!("{:.2}x idle", during.p99_ms / idle.p99_ms),
+    );
+
+    let newest_small = oha.get(&format!("{base}/api/v1/conversations/{small}/messages?limit=50"), &[&bearer], 8).await;
+    let newest_large = oha.get(&format!("{base}/api/v1/conversations/{large}/messages?limit=50"), &[&bearer], 8).await;
+    table.row(
+        &format!("{name}: newest 50 of 100,000 vs of 100 (median)"),
+        format!("{:.2} ms vs {:.2} ms", newest_large.p50_ms, newest_small.p50_ms),
+        format!("{:.2}x", newest_large.p50_ms / newest_small.p50_ms),
+    );
+    if let Some((median, max)) = hydration(&format!("{base}/signup")).await {
+        table.row(&format!("{name}: navigation to a hydrated /signup (Chromium)"), format!("median {median:.0} ms, max {max:.0} ms"), String::new());
+    }
+    table.row(&format!("{name}: start to healthy"), format!("{:.0} ms", parley.started_in.as_secs_f64() * 1000.0), String::new());
+    table.row(&format!("{name}: idle resident memory"), format!("{:.1} MiB", idle_rss as f64 / 1024.0), String::new());
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut bare_process = Command::new(&args.bare).stdout(Stdio::piped()).kill_on_drop(true).spawn().expect("bare starts");
+    let mut line = String::new();
+    {
+        use tokio::io::AsyncBufReadExt;
+        let stdout = bare_process.stdout.take().expect("piped");
+        tokio::time::timeout(Duration::from_secs(10), tokio::io::BufReader::new(stdout).read_line(&mut line))
+            .await
+            .expect("bare prints its address")
+            .expect("readable");
+    }
+    let _bare_process = Process(bare_process);
+    let bare = args.oha.get(&format!("http://{}/messages", line.trim()), &[], 64).await;
+
+    let mut table = Table::default();
+    table.load("bare axum handler (fixed 50-message JSON page)", &bare, &bare);
+    let mut backends = vec![Backend { name: "SQLite", url: format!("sqlite://{}", dir.path().join("bench.db").display()) }];
+    if let Some(url) = &args.postgres {
+        backends.push(Backend { name: "PostgreSQL", url: url.clone() });
+    }
+    for backend in &backends {
+        measure(&args, backend, &bare, &mut table).await;
+    }
+    let wasm = args.site.join("pkg/parley.wasm");
+    let raw = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+    table.row(
+        "release WASM",
+        format!("{raw} bytes, {} bytes gzipped", gzipped_len(&wasm)),
+        "budget 200,000 gzipped".to_owned(),
+    );
+    println!(
+        "\n{} s per load, {} cores, loopback; latencies are oha's, end to end\n",
+        args.oha.seconds,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    print!("{}", table.render());
+}
