@@ -38,7 +38,7 @@ impl From<ChatError> for FormError {
 fn view_of(message: Message) -> MessageView {
     MessageView {
         id: message.id.to_string(),
-        html: markdown::render(&message.content),
+        html: markdown::render_message(message.id, &message.content).to_string(),
         role: message.role,
         created_at: message.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     }
