@@ -123,7 +123,7 @@ fn set_busy(form: &HtmlFormElement, busy: bool) {
             }
         }
     }
-    // Enter in a composer makes its text read-only while it is sent (app/src/early_enter.js).
+    // Enter in a composer makes its text read-only while it is sent (app/src/early_forms.js).
     if !busy {
         for textarea in elements(form, "textarea") {
             let _ = textarea.remove_attribute("readonly");

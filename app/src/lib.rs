@@ -28,11 +28,11 @@ use crate::components::{
 };
 use crate::pages::{
     account::AccountPage, chat::{ChatPage, ConversationPage}, home::HomePage, login::LoginPage, not_found::NotFound,
-    signup::SignupPage,
+    signup::SignupPage, tasks::TasksPage,
 };
 
-/// Progressive enhancement for the time before hydration (see the file).
-const EARLY_ENTER_JS: &str = include_str!("early_enter.js");
+/// Progressive enhancement from the first moment, before the WASM arrives (see the file).
+const EARLY_FORMS_JS: &str = include_str!("early_forms.js");
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -46,8 +46,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
-                // Enter sends a message even before the WASM above has hydrated the page.
-                <script nonce=leptos::nonce::use_nonce() inner_html=EARLY_ENTER_JS></script>
+                // Enter sends a message, and a ticked box saves, even before the WASM above has arrived.
+                <script nonce=leptos::nonce::use_nonce() inner_html=EARLY_FORMS_JS></script>
                 // Outside the hydrated body: without JavaScript, reveal the forms that scripts would toggle.
                 <noscript><link rel="stylesheet" href="/noscript.css"/></noscript>
                 <MetaTags/>
@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     // a real redirect status before any HTML is sent.
                     <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
                     <Route path=path!("/chat/:id") view=ConversationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

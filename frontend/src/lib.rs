@@ -12,7 +12,7 @@ pub fn hydrate() {
     leptos::mount::hydrate_islands();
     // The loader hydrates the islands right after this returns, each a microtask after the last; a task
     // queued now runs once they all have. From then on the islands handle Enter in the composers, and
-    // app/src/early_enter.js leaves them to the islands.
+    // app/src/early_forms.js leaves them to the islands.
     set_timeout(
         || {
             if let Some(root) = document().document_element() {

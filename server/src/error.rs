@@ -12,6 +12,7 @@ use crate::{
     api::{ErrorBody, ErrorDetail},
     auth::{AccountError, FieldErrors},
     chat::ChatError,
+    tasks::TaskError,
 };
 
 /// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
@@ -119,6 +120,19 @@ impl From<AccountError> for ApiError {
             other => {
                 tracing::error!(error = ?error_chain(&other), "internal error");
                 ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<TaskError> for ApiError {
+    fn from(error: TaskError) -> Self {
+        match error {
+            TaskError::Validation(fields) => ApiError::Validation(fields),
+            TaskError::NotFound => ApiError::NotFound,
+            TaskError::Database(cause) => {
+                tracing::error!(error = %error_chain(&cause), "database error");
+                ApiError::Unavailable
             }
         }
     }

@@ -12,4 +12,5 @@ pub mod error;
 pub mod routes;
 pub mod security;
 pub mod startup;
+pub mod tasks;
 pub mod telemetry;

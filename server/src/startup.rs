@@ -3,7 +3,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::{Arc, OnceLock}};
 
-use app::server_fns::{accounts::Accounts, chat::Chat};
+use app::server_fns::{accounts::Accounts, chat::Chat, tasks::Tasks};
 use axum::{extract::FromRef, http::header, middleware, routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::*};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes, ResponseOptions};
@@ -28,8 +28,9 @@ use crate::{
         AccountService,
     },
     assistant::{demo::DemoAssistant, openai::{OpenAiAssistant, OpenAiSettings}, Assistant},
-    browser::{BrowserAccounts, BrowserChat, SignedInMemo},
+    browser::{BrowserAccounts, BrowserChat, BrowserTasks, SignedInMemo},
     chat::ChatService,
+    tasks::TaskService,
     config::{AssistantConfig, Config},
     db::{Database, DbSessionStore},
     routes, security, telemetry,
@@ -42,6 +43,7 @@ pub struct AppState {
     pub db: Database,
     pub accounts: AccountService,
     pub chat: ChatService,
+    pub tasks: TaskService,
     pub leptos_options: LeptosOptions,
 }
 
@@ -95,7 +97,8 @@ impl Application {
         );
         let (assistant, history_chars) = assistant(&config.assistant)?;
         let chat = ChatService::new(db.clone(), assistant, history_chars);
-        let state = AppState { config: Arc::new(config), db: db.clone(), accounts, chat, leptos_options };
+        let tasks = TaskService::new(db.clone());
+        let state = AppState { config: Arc::new(config), db: db.clone(), accounts, chat, tasks, leptos_options };
         spawn_housekeeping(db.clone());
         Ok(Application { listener, router: router(state), db })
     }
@@ -201,10 +204,12 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
         trust_proxy: state.config.trust_proxy,
     });
     let chat: Chat = Arc::new(BrowserChat { chat: state.chat.clone(), accounts: state.accounts.clone() });
+    let tasks: Tasks = Arc::new(BrowserTasks { tasks: state.tasks.clone(), accounts: state.accounts.clone() });
     let reload_port = (!state.config.is_production()).then_some(state.config.reload_port);
     move || {
         provide_context(accounts.clone());
         provide_context(chat.clone());
+        provide_context(tasks.clone());
         provide_context(SignedInMemo::default());
         if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
             && let Ok(value) = header::HeaderValue::from_str(&security::page_csp(&nonce, reload_port))

@@ -22,6 +22,7 @@ pub fn SiteHeader() -> impl IntoView {
                             Ok(Some(user)) => view! {
                                 <ul>
                                     <li><A href="/chat">"Chats"</A></li>
+                                    <li><A href="/tasks">"Tasks"</A></li>
                                     <li><A href="/account">"Account"</A></li>
                                     <li class="signed-in-as">
                                         <span class="visually-hidden">"Signed in as "</span>

@@ -7,7 +7,9 @@ use crate::components::{
     form::{failed, form_level_message, Field, FormAlert},
     password_checklist::PasswordChecklist,
 };
-use crate::server_fns::accounts::{ChangePassword, DeleteAccount, FormError, SignOutEverywhere, UpdateDisplayName};
+use crate::server_fns::accounts::{
+    ChangePassword, DeleteAccount, FormError, SignOutEverywhere, UpdateDisplayName, UpdateInstructions,
+};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -24,15 +26,20 @@ fn AccountSettings() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let user = auth.user.get_untracked().and_then(Result::ok).flatten();
     let email = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+    let instructions = user.as_ref().and_then(|u| u.instructions.clone()).unwrap_or_default();
     let display_name = user.and_then(|u| u.display_name).unwrap_or_default();
     // The server's redirect after a change says what changed.
     let status = match use_query_map().with_untracked(|q| q.get("updated")).as_deref() {
         Some("profile") => Some("Your display name was saved."),
+        Some("instructions") => Some("Your instructions were saved. The assistant follows them from your next message."),
         Some("password") => Some("Your password was changed. Every other session has been signed out."),
         _ => None,
     };
 
     let rename = ServerAction::<UpdateDisplayName>::new();
+    let instruct = ServerAction::<UpdateInstructions>::new();
+    let instructions_error = failed(instruct.value().get_untracked());
+    let instructions_errors = instructions_error.as_ref().map(|e| e.field("instructions")).unwrap_or_default();
     let change_password = ServerAction::<ChangePassword>::new();
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
     let delete = ServerAction::<DeleteAccount>::new();
@@ -65,6 +72,24 @@ fn AccountSettings() -> impl IntoView {
                         errors=field(&rename_error, "display_name")
                     />
                     <button type="submit" class="button" data-pending-label="Saving…">"Save display name"</button>
+                </ActionForm>
+            </section>
+
+            <section class="panel" aria-labelledby="instructions-heading">
+                <h2 id="instructions-heading">"Instructions for the assistant"</h2>
+                <p class="muted">"What the assistant should know about you and your goals. It reads them before every conversation."</p>
+                <ActionForm action=instruct attr:data-enhance="">
+                    <FormAlert message=alert(&instructions_error)/>
+                    <div class="field">
+                        <label for="account-instructions">"Instructions"</label>
+                        <textarea id="account-instructions" name="instructions" rows="5" maxlength="4000"
+                            aria-describedby="account-instructions-errors"
+                            aria-invalid=if instructions_errors.is_empty() { "false" } else { "true" }>{instructions}</textarea>
+                        <ul id="account-instructions-errors" class="field-errors">
+                            {instructions_errors.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                        </ul>
+                    </div>
+                    <button type="submit" class="button" data-pending-label="Saving…">"Save instructions"</button>
                 </ActionForm>
             </section>
 

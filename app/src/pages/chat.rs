@@ -221,7 +221,7 @@ fn ConversationLinks(list: ConversationList, current: Option<String>, search: Op
 }
 
 /// The composer that starts a conversation with its first message. Server-rendered: Enter sends it (see
-/// app/src/early_enter.js) and `crate::enhance` posts it in place once the WASM is in.
+/// app/src/early_forms.js) and `crate::enhance` posts it in place once the WASM is in.
 #[component]
 fn EmptyState() -> impl IntoView {
     let start = ServerAction::<StartConversation>::new();

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct UserSummary {
     pub email: String,
     pub display_name: Option<String>,
+    /// Custom instructions for the assistant.
+    pub instructions: Option<String>,
 }
 
 impl UserSummary {
@@ -40,6 +42,9 @@ pub enum FormError {
     /// Unknown, or another user's: the same either way.
     #[error("This conversation does not exist.")]
     NotFound,
+    /// Unknown, or another user's: the same either way.
+    #[error("This task does not exist. It may have been deleted meanwhile.")]
+    TaskNotFound,
     /// The assistant could not reply; the user's message was saved.
     #[error("{0} Your message was saved; you can try again.")]
     Assistant(String),
@@ -79,6 +84,8 @@ pub trait AccountsPort: Send + Sync + 'static {
     async fn login(&self, email: String, password: String) -> Result<(), FormError>;
     async fn logout(&self) -> Result<(), FormError>;
     async fn update_display_name(&self, display_name: String) -> Result<(), FormError>;
+    /// Blank clears them.
+    async fn update_instructions(&self, instructions: String) -> Result<(), FormError>;
     /// Ends every other session and API login of the user; this browser stays signed in.
     async fn change_password(&self, current_password: String, new_password: String) -> Result<(), FormError>;
     /// Ends every session and API login of the user, this one included.
@@ -132,6 +139,13 @@ pub async fn logout() -> Result<(), FormError> {
 pub async fn update_display_name(display_name: String) -> Result<(), FormError> {
     accounts()?.update_display_name(display_name).await?;
     leptos_axum::redirect("/account?updated=profile");
+    Ok(())
+}
+
+#[server]
+pub async fn update_instructions(instructions: String) -> Result<(), FormError> {
+    accounts()?.update_instructions(instructions).await?;
+    leptos_axum::redirect("/account?updated=instructions");
     Ok(())
 }
 

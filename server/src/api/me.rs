@@ -16,9 +16,20 @@ pub fn router() -> Router<AppState> {
         .route("/me/password", post(change_password))
 }
 
+/// Either or both; what is left out stays as it is.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct UpdateRequest {
-    display_name: String,
+    /// 1 to 80 characters after trimming.
+    display_name: Option<String>,
+    /// At most 4,000 characters; blank or `null` clears them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    instructions: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`, is `Some`: PATCH tells "clear it" from "leave it".
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -41,7 +52,7 @@ pub(super) async fn show(auth: BearerUser) -> Json<UserBody> {
 
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", request_body = UpdateRequest, security(("bearer" = [])), responses(
     (status = 200, body = UserBody),
-    (status = 400, description = "`validation_failed`: display name 1 to 80 characters", body = ErrorBody),
+    (status = 400, description = "`validation_failed`: display name 1 to 80 characters, instructions at most 4,000", body = ErrorBody),
     (status = 401, description = "`unauthorized`", body = ErrorBody),
 ))]
 pub(super) async fn update(
@@ -49,7 +60,11 @@ pub(super) async fn update(
     auth: BearerUser,
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Json<UserBody>, ApiError> {
-    let user = state.accounts.update_display_name(auth.user.id, &body.display_name).await?;
+    if body.display_name.is_none() && body.instructions.is_none() {
+        return Err(ApiError::Malformed("Give display_name, instructions, or both."));
+    }
+    let instructions = body.instructions.map(|i| i.unwrap_or_default());
+    let user = state.accounts.update_profile(auth.user.id, body.display_name.as_deref(), instructions.as_deref()).await?;
     Ok(Json(user.into()))
 }
 

@@ -4,6 +4,7 @@ mod auth;
 pub mod conversations;
 pub mod extract;
 mod me;
+pub mod tasks;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(conversations::router())
+        .merge(tasks::router())
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -38,6 +40,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         me::show, me::update, me::change_password, me::delete,
         conversations::list, conversations::create, conversations::show, conversations::rename,
         conversations::delete, conversations::messages, conversations::send, conversations::retry,
+        tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete,
     ),
     modifiers(&BearerScheme, &CommonResponses),
 )]
@@ -128,6 +131,9 @@ pub struct UserBody {
     pub id: String,
     pub email: String,
     pub display_name: Option<String>,
+    /// What the assistant should know about the user (custom instructions), sent as the system message of
+    /// every conversation.
+    pub instructions: Option<String>,
     pub created_at: String,
 }
 
@@ -137,6 +143,7 @@ impl From<User> for UserBody {
             id: user.id.to_string(),
             email: user.email,
             display_name: user.display_name,
+            instructions: user.instructions,
             created_at: user.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         }
     }

@@ -12,6 +12,8 @@ use futures_util::Stream;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// The user's custom instructions, first in the conversation when they have any.
+    System,
     User,
     Assistant,
 }
@@ -19,6 +21,7 @@ pub enum Role {
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
         }

@@ -17,6 +17,9 @@ use crate::db::{Database, DbError, RefreshOutcome, User};
 /// Messages per field, for `validation_failed` and for inline form errors.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// The longest custom instructions a user may give the assistant.
+pub const MAX_INSTRUCTIONS_CHARS: usize = 4_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("some fields are invalid")]
@@ -176,6 +179,39 @@ impl AccountService {
 
     pub async fn find_user(&self, user_id: Uuid) -> Result<Option<User>, AccountError> {
         Ok(self.db.find_user(user_id).await?)
+    }
+
+    /// Changes the display name and/or the custom instructions, checking both before changing either.
+    /// Blank instructions clear them.
+    pub async fn update_profile(
+        &self,
+        user_id: Uuid,
+        display_name: Option<&str>,
+        instructions: Option<&str>,
+    ) -> Result<User, AccountError> {
+        let mut fields = FieldErrors::new();
+        let name = display_name.map(DisplayName::parse).transpose().unwrap_or_else(|e| {
+            field_error(&mut fields, "display_name", e.to_string());
+            None
+        });
+        let instructions = instructions.map(str::trim);
+        if instructions.is_some_and(|i| i.chars().count() > MAX_INSTRUCTIONS_CHARS) {
+            field_error(&mut fields, "instructions", "Instructions must be at most 4,000 characters.".to_owned());
+        }
+        if !fields.is_empty() {
+            return Err(AccountError::Validation(fields));
+        }
+        let mut user = None;
+        if let Some(name) = name {
+            user = self.db.update_display_name(user_id, name.as_str()).await?;
+        }
+        if let Some(instructions) = instructions {
+            user = self.db.update_instructions(user_id, Some(instructions).filter(|i| !i.is_empty())).await?;
+        }
+        match user {
+            Some(user) => Ok(user),
+            None => self.db.find_user(user_id).await?.ok_or(AccountError::Unauthorized),
+        }
     }
 
     pub async fn update_display_name(&self, user_id: Uuid, display_name: &str) -> Result<User, AccountError> {

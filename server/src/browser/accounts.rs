@@ -56,7 +56,7 @@ impl AccountsPort for BrowserAccounts {
     async fn current_user(&self) -> Result<Option<UserSummary>, FormError> {
         let session = session().await?;
         match self.signed_in(&session).await {
-            Ok(user) => Ok(Some(UserSummary { email: user.email, display_name: user.display_name })),
+            Ok(user) => Ok(Some(UserSummary { email: user.email, display_name: user.display_name, instructions: user.instructions })),
             Err(FormError::Unauthorized) => Ok(None),
             Err(other) => Err(other),
         }
@@ -85,6 +85,14 @@ impl AccountsPort for BrowserAccounts {
         let session = session().await?;
         let user = self.signed_in(&session).await?;
         self.accounts.update_display_name(user.id, &display_name).await?;
+        SignedInMemo::forget().await;
+        Ok(())
+    }
+
+    async fn update_instructions(&self, instructions: String) -> Result<(), FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        self.accounts.update_profile(user.id, None, Some(&instructions)).await?;
         SignedInMemo::forget().await;
         Ok(())
     }

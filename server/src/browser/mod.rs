@@ -3,9 +3,11 @@
 
 mod accounts;
 mod chat;
+mod tasks;
 
 pub use accounts::BrowserAccounts;
 pub use chat::BrowserChat;
+pub use tasks::BrowserTasks;
 
 use app::server_fns::accounts::FormError;
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};

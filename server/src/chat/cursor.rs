@@ -3,7 +3,26 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use chrono::{DateTime, Utc};
 
-use crate::db::Position;
+use crate::{auth::FieldErrors, db::Position};
+
+/// A page size from a request: 1 to 100, `default` when absent.
+pub fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, FieldErrors> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(FieldErrors::from([("limit".to_owned(), vec!["limit must be between 1 and 100.".to_owned()])])),
+    }
+}
+
+/// A cursor from a request's `field`: `None` when absent or blank, an error when it is not one of ours.
+pub fn from_param(raw: Option<&str>, field: &str) -> Result<Option<Position>, FieldErrors> {
+    match raw.filter(|c| !c.trim().is_empty()) {
+        None => Ok(None),
+        Some(raw) => decode(raw)
+            .map(Some)
+            .ok_or_else(|| FieldErrors::from([(field.to_owned(), vec!["This cursor is not valid.".to_owned()])])),
+    }
+}
 
 pub fn encode(position: Position) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", position.at.timestamp_micros(), position.id))

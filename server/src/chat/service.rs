@@ -62,11 +62,7 @@ fn invalid(field: &str, message: &str) -> ChatError {
 }
 
 fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ChatError> {
-    match limit {
-        None => Ok(default),
-        Some(n) if (1..=100).contains(&n) => Ok(n),
-        Some(_) => Err(invalid("limit", "limit must be between 1 and 100.")),
-    }
+    cursor::page_limit(limit, default).map_err(ChatError::Validation)
 }
 
 fn parse_title(raw: &str) -> Result<String, ChatError> {
@@ -109,10 +105,7 @@ impl ChatService {
         search: Option<&str>,
     ) -> Result<(Vec<Conversation>, Option<String>), ChatError> {
         let limit = page_limit(limit, DEFAULT_CONVERSATION_PAGE)?;
-        let after = match cursor.filter(|c| !c.is_empty()) {
-            None => None,
-            Some(raw) => Some(cursor::decode(raw).ok_or_else(|| invalid("cursor", "This cursor is not valid."))?),
-        };
+        let after = cursor::from_param(cursor, "cursor").map_err(ChatError::Validation)?;
         // A blank search is no search.
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
@@ -180,10 +173,7 @@ impl ChatService {
         before: Option<&str>,
     ) -> Result<(Vec<Message>, Option<String>), ChatError> {
         let limit = page_limit(limit, DEFAULT_MESSAGE_PAGE)?;
-        let before = match before.filter(|c| !c.is_empty()) {
-            None => None,
-            Some(raw) => Some(cursor::decode(raw).ok_or_else(|| invalid("before", "This cursor is not valid."))?),
-        };
+        let before = cursor::from_param(before, "before").map_err(ChatError::Validation)?;
         let page = self.db.list_messages(user_id, conversation_id, limit, before).await?;
         Ok((page.items, page.next.map(cursor::encode)))
     }
@@ -218,9 +208,19 @@ impl ChatService {
         }
     }
 
-    /// The conversation's recent messages, oldest first, within the character budget (the newest is always
-    /// included, whole).
+    /// What the assistant is given: the user's custom instructions as the system message (when they have
+    /// any), then the conversation's recent messages, oldest first, within the character budget (the
+    /// newest is always included, whole).
     async fn history(&self, conversation_id: Uuid) -> Result<Vec<Turn>, DbError> {
+        let instructions = self.db.instructions_for_conversation(conversation_id).await?;
+        let mut turns = self.recent_turns(conversation_id).await?;
+        if let Some(instructions) = instructions {
+            turns.insert(0, Turn { role: Role::System, content: instructions });
+        }
+        Ok(turns)
+    }
+
+    async fn recent_turns(&self, conversation_id: Uuid) -> Result<Vec<Turn>, DbError> {
         let mut used = 0;
         let mut turns = Vec::new();
         for message in self.db.recent_messages(conversation_id, HISTORY_MESSAGES).await? {

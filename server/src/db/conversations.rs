@@ -34,7 +34,7 @@ pub struct Position {
 
 impl Position {
     /// A position after every real row, so that the first page is "everything before the end".
-    fn past_everything() -> Self {
+    pub(super) fn past_everything() -> Self {
         let far_future = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).expect("9999-12-31 is a valid time");
         Position { at: far_future, id: Uuid::max() }
     }

@@ -12,6 +12,7 @@ mod conversations;
 mod logins;
 mod rate_limits;
 mod sessions;
+mod tasks;
 pub mod transfer;
 mod users;
 
@@ -19,6 +20,7 @@ pub use connect::{DatabaseSettings, DbTarget};
 pub use conversations::{Conversation, Message, Page, Position};
 pub use logins::{NewRefreshToken, RefreshOutcome};
 pub use sessions::{DbSessionStore, SESSION_USER_KEY};
+pub use tasks::{Task, TaskChange};
 pub use users::User;
 
 use chrono::{DateTime, SubsecRound, Utc};

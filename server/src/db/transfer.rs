@@ -1,4 +1,4 @@
-//! Moving a deployment from SQLite to PostgreSQL: every account, login, session, conversation and message
+//! Moving a deployment from SQLite to PostgreSQL: every account, login, session, conversation, message and task
 //! copied into an empty, migrated PostgreSQL database, in one transaction (all or nothing). Rate-limit
 //! counters are left behind: they only matter for the next few minutes.
 
@@ -62,9 +62,9 @@ pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<C
         return Err(CopyError::DestinationNotEmpty(existing));
     }
     let mut report = CopyReport::default();
-    copy_table!(source, tx, report, "users", "id, email, display_name, password_hash, created_at, updated_at",
-        "$1, $2, $3, $4, $5, $6",
-        (0: Uuid, 1: String, 2: Option<String>, 3: String, 4: DateTime<Utc>, 5: DateTime<Utc>));
+    copy_table!(source, tx, report, "users", "id, email, display_name, password_hash, created_at, updated_at, instructions",
+        "$1, $2, $3, $4, $5, $6, $7",
+        (0: Uuid, 1: String, 2: Option<String>, 3: String, 4: DateTime<Utc>, 5: DateTime<Utc>, 6: Option<String>));
     copy_table!(source, tx, report, "api_logins", "id, user_id, created_at, revoked_at", "$1, $2, $3, $4",
         (0: Uuid, 1: Uuid, 2: i64, 3: Option<i64>));
     copy_table!(source, tx, report, "refresh_tokens", "token_hash, login_id, expires_at, used_at", "$1, $2, $3, $4",
@@ -75,6 +75,9 @@ pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<C
         (0: Uuid, 1: Uuid, 2: String, 3: DateTime<Utc>, 4: DateTime<Utc>));
     copy_table!(source, tx, report, "messages", "id, conversation_id, role, content, created_at", "$1, $2, $3, $4, $5",
         (0: Uuid, 1: Uuid, 2: String, 3: String, 4: DateTime<Utc>));
+    copy_table!(source, tx, report, "tasks", "id, user_id, title, description, completed, created_at, updated_at",
+        "$1, $2, $3, $4, $5, $6, $7",
+        (0: Uuid, 1: Uuid, 2: String, 3: Option<String>, 4: bool, 5: DateTime<Utc>, 6: DateTime<Utc>));
     tx.commit().await?;
     Ok(report)
 }

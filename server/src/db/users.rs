@@ -8,6 +8,8 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub display_name: Option<String>,
+    /// Custom instructions: what the assistant should know about the user.
+    pub instructions: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -30,7 +32,7 @@ impl Database {
         let user = on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)
-             RETURNING id, email, display_name, created_at",
+             RETURNING id, email, display_name, instructions, created_at",
         )
         .bind(Uuid::now_v7())
         .bind(email)
@@ -44,7 +46,7 @@ impl Database {
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "SELECT id, email, display_name, created_at FROM users WHERE id = $1",
+            "SELECT id, email, display_name, instructions, created_at FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(pool).await)?)
@@ -74,12 +76,34 @@ impl Database {
     pub async fn update_display_name(&self, id: Uuid, display_name: &str) -> Result<Option<User>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3
-             RETURNING id, email, display_name, created_at",
+             RETURNING id, email, display_name, instructions, created_at",
         )
         .bind(display_name)
         .bind(db_now())
         .bind(id)
         .fetch_optional(pool).await)?)
+    }
+
+    /// Sets (or, with `None`, clears) the user's custom instructions.
+    pub async fn update_instructions(&self, id: Uuid, instructions: Option<&str>) -> Result<Option<User>, DbError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
+            "UPDATE users SET instructions = $1, updated_at = $2 WHERE id = $3
+             RETURNING id, email, display_name, instructions, created_at",
+        )
+        .bind(instructions)
+        .bind(db_now())
+        .bind(id)
+        .fetch_optional(pool).await)?)
+    }
+
+    /// The custom instructions of the user who owns a conversation, for its system message.
+    pub async fn instructions_for_conversation(&self, conversation_id: Uuid) -> Result<Option<String>, DbError> {
+        let row: Option<(Option<String>,)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT u.instructions FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(pool).await)?;
+        Ok(row.and_then(|(instructions,)| instructions))
     }
 
     /// Deletes the user; every row they own goes with them (foreign keys cascade).

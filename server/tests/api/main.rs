@@ -17,3 +17,4 @@ mod openapi;
 mod pages;
 mod rate_limits;
 mod scale;
+mod tasks;

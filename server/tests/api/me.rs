@@ -54,6 +54,35 @@ async fn the_display_name_can_be_changed_within_its_limits() {
 }
 
 #[tokio::test]
+async fn custom_instructions_are_kept_returned_limited_and_cleared() {
+    let app = spawn_app().await;
+    let login = app.signup(&unique_email(), PASSWORD).await;
+    let token = login["access_token"].as_str().unwrap();
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["instructions"], Value::Null, "none at first");
+
+    let set = app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "instructions": "I teach maths." }))).await;
+    assert_eq!(set.status(), 200);
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["instructions"], "I teach maths.");
+    assert_eq!(me["display_name"], Value::Null, "the display name was left alone");
+
+    let too_long = json!({ "instructions": "é".repeat(4_001), "display_name": "Ada" });
+    let refused = app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&too_long)).await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["error"]["fields"]["instructions"].is_array(), "{body}");
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!((me["instructions"].as_str(), me["display_name"].as_str()), (Some("I teach maths."), None), "nothing changed");
+    let longest = json!({ "instructions": "é".repeat(4_000) });
+    assert_eq!(app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&longest)).await.status(), 200);
+
+    let cleared = app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "instructions": null }))).await;
+    let cleared: Value = cleared.json().await.unwrap();
+    assert_eq!(cleared["instructions"], Value::Null);
+}
+
+#[tokio::test]
 async fn changing_the_password_checks_the_current_one_and_ends_every_other_login() {
     let app = spawn_app().await;
     let email = unique_email();

@@ -33,6 +33,12 @@ async fn fake_completions(Path(behaviour): Path<String>, body: String) -> Respon
             parts.push("data: [DONE]\n\n".to_owned());
             streamed(parts, Duration::from_millis(5))
         }
+        // Describes the first message it was given: where custom instructions must be.
+        "first" => {
+            let first = request["messages"].as_array().and_then(|m| m.first()).cloned().unwrap_or_default();
+            let text = format!("First {}: {}", first["role"].as_str().unwrap_or("?"), first["content"].as_str().unwrap_or(""));
+            streamed(vec![chunk(&text), "data: [DONE]\n\n".to_owned()], Duration::from_millis(1))
+        }
         "error" => Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::from("boom")).unwrap(),
         "stall" => streamed(vec![chunk("Thinking"), chunk(" slowly")], Duration::from_secs(3)),
         "garbage" => streamed(vec![chunk("Fine so far"), "data: {this is not json\n\n".to_owned()], Duration::from_millis(5)),
@@ -109,4 +115,27 @@ async fn after_a_failure_the_reply_can_be_retried() {
     assert_eq!(error_code(retried, 502).await, "assistant_unavailable", "the fake still fails, but the retry is accepted");
     let history: Value = app.get_authed(&path, &token).await.json().await.unwrap();
     assert_eq!(history["messages"].as_array().unwrap().len(), 1, "retrying never duplicates the user's message");
+}
+
+#[tokio::test]
+async fn custom_instructions_arrive_as_the_system_message() {
+    let provider = fake_provider().await;
+    let base_url = format!("http://{provider}/first/v1");
+    let app = spawn_app_with(&[("ASSISTANT_BASE_URL", &base_url), ("ASSISTANT_MODEL", "fake-model"), ("ASSISTANT_API_KEY", "sk-test")]).await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+
+    let plain = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": "hello" }))).await;
+    let plain: Value = plain.json().await.unwrap();
+    assert_eq!(plain["reply"]["content"], "First user: hello", "no instructions, no system message");
+
+    let me = app
+        .send_authed(Method::PATCH, "/api/v1/me", &token, Some(&json!({ "instructions": "  I grow tomatoes; answer briefly.  " })))
+        .await;
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["instructions"], "I grow tomatoes; answer briefly.");
+    let instructed = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": "again" }))).await;
+    let instructed: Value = instructed.json().await.unwrap();
+    assert_eq!(instructed["reply"]["content"], "First system: I grow tomatoes; answer briefly.");
 }
