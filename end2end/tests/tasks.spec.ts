@@ -22,7 +22,7 @@ test.describe('with JavaScript', () => {
     await addTask(page, 'Call the plumber');
     const tomatoes = page.getByRole('checkbox', { name: 'Water the tomatoes' });
     await expect(tomatoes).not.toBeChecked();
-    await expect(page.getByText('Both beds, before nine')).toBeVisible();
+    await expect(page.locator('.task-description')).toHaveText(['Both beds, before nine']);
     await expect(page.locator('.task-title')).toHaveText(['Call the plumber', 'Water the tomatoes']);
 
     // A tick saves at once: it survives a reload.
