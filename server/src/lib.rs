@@ -13,4 +13,5 @@ pub mod routes;
 pub mod security;
 pub mod startup;
 pub mod tasks;
+pub mod tools;
 pub mod telemetry;

@@ -408,6 +408,7 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
                                 role: "assistant".to_owned(),
                                 html: format!("<p>{}</p>", escape_html(&partial)),
                                 created_at: String::new(),
+                                tool_calls: Vec::new(),
                             })
                         });
                         awaiting.set(false);
@@ -612,6 +613,21 @@ fn MessageItem(message: MessageView, now: Signal<i64>) -> impl IntoView {
                 <span class="author">{author}</span>
                 {(!at.is_empty()).then(|| view! { <RelativeTime at=at.clone() now=now/> })}
             </header>
+            {(!message.tool_calls.is_empty()).then(|| view! {
+                <ul class="tool-calls" aria-label="Tools used">
+                    {message.tool_calls.into_iter().map(|call| view! {
+                        <li>
+                            <details class="tool-call" class:failed=call.failed>
+                                <summary>"Used " <code>{call.name}</code> {call.failed.then_some(" (failed)")}</summary>
+                                <p class="tool-call-label">"Arguments"</p>
+                                <pre>{call.arguments}</pre>
+                                <p class="tool-call-label">"Result"</p>
+                                <pre>{call.result}</pre>
+                            </details>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
             <div class="message-body" inner_html=message.html></div>
         </article>
     }

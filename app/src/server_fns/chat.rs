@@ -27,6 +27,18 @@ pub struct MessageView {
     /// The content rendered from Markdown and sanitised on the server.
     pub html: String,
     pub created_at: String,
+    /// The tools the assistant called for this reply, in order.
+    pub tool_calls: Vec<ToolCallView>,
+}
+
+/// A tool call as the chat shows it: the tool, and its arguments and result as indented JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallView {
+    pub name: String,
+    pub arguments: String,
+    pub result: String,
+    /// The result was an error.
+    pub failed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,7 +26,8 @@ use super::{
     ErrorBody,
 };
 use crate::{
-    chat::{whole_reply, NoReply, ReplyEvent},
+    assistant::ToolCall,
+    chat::{tool_calls_of, whole_reply, NoReply, ReplyEvent},
     db::{Conversation, Message},
     error::ApiError,
     startup::AppState,
@@ -65,18 +66,39 @@ pub struct MessageBody {
     conversation_id: String,
     /// `user` or `assistant`.
     role: String,
+    /// The text; tool calls are beside it, in `tool_calls`.
     content: String,
     created_at: String,
+    /// The tools the assistant called while writing this reply, in order (empty for a user's message).
+    tool_calls: Vec<ToolCallBody>,
+}
+
+/// One tool call: which tool, with what, and what it answered (`{"error": …}` when it could not).
+#[derive(Serialize, ToSchema)]
+pub struct ToolCallBody {
+    name: String,
+    #[schema(value_type = Object)]
+    arguments: serde_json::Value,
+    #[schema(value_type = Object)]
+    result: serde_json::Value,
+}
+
+impl From<ToolCall> for ToolCallBody {
+    fn from(call: ToolCall) -> Self {
+        ToolCallBody { name: call.name, arguments: call.arguments, result: call.result }
+    }
 }
 
 impl From<Message> for MessageBody {
     fn from(m: Message) -> Self {
+        let tool_calls = tool_calls_of(&m).into_iter().map(Into::into).collect();
         MessageBody {
             id: m.id.to_string(),
             conversation_id: m.conversation_id.to_string(),
             role: m.role,
             content: m.content,
             created_at: m.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            tool_calls,
         }
     }
 }
@@ -236,7 +258,8 @@ pub(super) async fn messages(
     Ok(Json(MessagePage { messages: messages.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
-/// With `Accept: text/event-stream` the reply streams as server-sent events: `delta` events `{"text"}`,
+/// With `Accept: text/event-stream` the reply streams as server-sent events: `delta` events `{"text"}` and
+/// `tool` events `{name, arguments, result}` as the assistant calls tools,
 /// then `done` with `{message, reply}` (or `error` with the error body).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)), request_body = SendRequest, security(("bearer" = [])), responses(
     (status = 201, description = "The stored message and reply (or an event stream)", body = Exchange),
@@ -289,6 +312,7 @@ async fn reply_response(headers: &HeaderMap, events: mpsc::Receiver<ReplyEvent>)
             let mut events = state?;
             let event = match events.recv().await? {
                 ReplyEvent::Delta(text) => (Event::default().event("delta").json_data(json!({ "text": text })), Some(events)),
+                ReplyEvent::Tool(call) => (Event::default().event("tool").json_data(ToolCallBody::from(call)), Some(events)),
                 ReplyEvent::Done { message, reply } => (
                     Event::default().event("done").json_data(Exchange { message: message.into(), reply: reply.into() }),
                     None,

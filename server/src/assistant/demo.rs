@@ -1,11 +1,72 @@
 //! The built-in offline assistant: Parley works out of the box with no network and no key. Its reply is
-//! deterministic and says plainly that it is a local demo, not a model.
+//! deterministic and says plainly that it is a local demo, not a model. It understands a few plain
+//! commands about tasks ("add a task to …", "what are my tasks", "mark … done") and carries them out with
+//! the same tools a model would call, so tool calls work and can be tested with no model at all.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use futures_util::{stream, StreamExt};
+use serde_json::{json, Value};
 
-use super::{Assistant, AssistantError, ReplyStream, Role, Turn};
+use super::{Assistant, AssistantError, ReplyPiece, ReplyStream, Role, ToolBox, ToolCall, Turn};
+
+/// A command the demo understands: the tool to call and its arguments.
+fn command(message: &str) -> Option<(&'static str, Value)> {
+    let text = message.trim().trim_end_matches(['.', '!', '?']).trim();
+    let lower = text.to_lowercase();
+    let rest = |prefix_len: usize| text[prefix_len..].trim().trim_matches(['"', '“', '”', '\'']).trim().to_owned();
+    // A command with nothing to add is not a command.
+    if ["add a task", "add a task to", "add task", "please add a task to"].contains(&lower.as_str()) {
+        return None;
+    }
+    for prefix in ["please add a task to ", "add a task to ", "add a task: ", "add a task ", "add task: ", "add task "] {
+        if lower.starts_with(prefix) && text.is_char_boundary(prefix.len()) {
+            let title = rest(prefix.len());
+            return (!title.is_empty()).then(|| ("add_task", json!({ "title": title })));
+        }
+    }
+    if ["what are my tasks", "list my tasks", "show my tasks", "my tasks"].contains(&lower.as_str()) {
+        return Some(("list_tasks", json!({})));
+    }
+    for (prefix, suffix) in [("mark ", " as done"), ("mark ", " done"), ("complete ", "")] {
+        if lower.starts_with(prefix) && lower.ends_with(suffix) && text.len() > prefix.len() + suffix.len() {
+            let end = text.len() - suffix.len();
+            if text.is_char_boundary(prefix.len()) && text.is_char_boundary(end) {
+                let title = text[prefix.len()..end].trim().trim_matches(['"', '“', '”', '\'']).trim().to_owned();
+                return (!title.is_empty()).then(|| ("complete_task", json!({ "title": title })));
+            }
+        }
+    }
+    None
+}
+
+/// What the demo says after a tool call, from its result.
+fn summary(call: &ToolCall) -> String {
+    if let Some(error) = call.result.get("error").and_then(Value::as_str) {
+        return format!("I could not do that: {error}");
+    }
+    let title = call.result.get("title").and_then(Value::as_str).unwrap_or_default();
+    match call.name.as_str() {
+        "add_task" => format!("Added the task “{title}” to your list."),
+        "complete_task" => format!("Marked “{title}” done."),
+        "list_tasks" => {
+            let tasks = call.result.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
+            if tasks.is_empty() {
+                return "You have no tasks yet.".to_owned();
+            }
+            let lines: Vec<String> = tasks
+                .iter()
+                .map(|t| {
+                    let done = t.get("completed").and_then(Value::as_bool).unwrap_or(false);
+                    let title = t.get("title").and_then(Value::as_str).unwrap_or_default();
+                    format!("- {} {title}", if done { "[done]" } else { "[open]" })
+                })
+                .collect();
+            format!("Your tasks:\n\n{}", lines.join("\n"))
+        }
+        other => format!("Called {other}."),
+    }
+}
 
 pub struct DemoAssistant {
     /// Pause between chunks, so the reply streams visibly like a real model's.
@@ -44,10 +105,22 @@ pub fn chunks(reply: &str) -> Vec<String> {
 
 #[async_trait::async_trait]
 impl Assistant for DemoAssistant {
-    async fn reply(&self, history: Vec<Turn>) -> Result<ReplyStream, AssistantError> {
+    async fn reply(&self, history: Vec<Turn>, tools: Arc<dyn ToolBox>) -> Result<ReplyStream, AssistantError> {
         let last = history.iter().rev().find(|t| t.role == Role::User).map(|t| t.content.as_str()).unwrap_or("");
+        let mut pieces = Vec::new();
+        let text = match command(last) {
+            Some((name, arguments)) => {
+                let result = tools.call(name, &arguments).await;
+                let call = ToolCall { name: name.to_owned(), arguments, result };
+                let text = summary(&call);
+                pieces.push(ReplyPiece::Tool(call));
+                text
+            }
+            None => demo_reply(last),
+        };
+        pieces.extend(chunks(&text).into_iter().map(ReplyPiece::Text));
         let delay = self.chunk_delay;
-        let pieces = stream::iter(chunks(&demo_reply(last))).then(move |piece| async move {
+        let pieces = stream::iter(pieces).then(move |piece| async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
@@ -60,6 +133,18 @@ impl Assistant for DemoAssistant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_commands_become_tool_calls() {
+        assert_eq!(command("Add a task to water the tomatoes."), Some(("add_task", json!({ "title": "water the tomatoes" }))));
+        assert_eq!(command("add task: “Call Bo”"), Some(("add_task", json!({ "title": "Call Bo" }))));
+        assert_eq!(command("What are my tasks?"), Some(("list_tasks", json!({}))));
+        assert_eq!(command("Mark water the tomatoes as done"), Some(("complete_task", json!({ "title": "water the tomatoes" }))));
+        assert_eq!(command("mark Call Bo done!"), Some(("complete_task", json!({ "title": "Call Bo" }))));
+        assert_eq!(command("add a task to "), None);
+        assert_eq!(command("Hello there"), None);
+        assert_eq!(command("Add a task to ünïcödé"), Some(("add_task", json!({ "title": "ünïcödé" }))));
+    }
 
     #[test]
     fn the_reply_is_deterministic_and_labelled() {

@@ -6,9 +6,11 @@
 pub mod demo;
 pub mod openai;
 
-use std::pin::Pin;
+use std::{pin::Pin, sync::Arc};
 
 use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -47,11 +49,44 @@ pub enum AssistantError {
     Malformed(String),
 }
 
+/// A tool the assistant may call, described for the model.
+#[derive(Clone, Debug)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// JSON Schema of the arguments object.
+    pub parameters: Value,
+}
+
+/// A call the assistant made while replying: stored with the reply and shown with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub name: String,
+    pub arguments: Value,
+    pub result: Value,
+}
+
+/// The tools of one user (see `crate::tools`). A call always answers a value; failures are
+/// `{"error": "…"}`, for the model to read.
+#[async_trait::async_trait]
+pub trait ToolBox: Send + Sync {
+    fn specs(&self) -> Vec<ToolSpec>;
+    async fn call(&self, name: &str, arguments: &Value) -> Value;
+}
+
+/// One piece of a reply, in the order it happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReplyPiece {
+    Text(String),
+    Tool(ToolCall),
+}
+
 /// The reply, piece by piece, as the assistant produces it.
-pub type ReplyStream = Pin<Box<dyn Stream<Item = Result<String, AssistantError>> + Send>>;
+pub type ReplyStream = Pin<Box<dyn Stream<Item = Result<ReplyPiece, AssistantError>> + Send>>;
 
 #[async_trait::async_trait]
 pub trait Assistant: Send + Sync + 'static {
-    /// Starts a reply to `history` (oldest first, ending with the user's new message).
-    async fn reply(&self, history: Vec<Turn>) -> Result<ReplyStream, AssistantError>;
+    /// Starts a reply to `history` (oldest first, ending with the user's new message), calling `tools` as
+    /// it needs them.
+    async fn reply(&self, history: Vec<Turn>, tools: Arc<dyn ToolBox>) -> Result<ReplyStream, AssistantError>;
 }

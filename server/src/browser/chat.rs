@@ -1,6 +1,6 @@
 use app::server_fns::{
     accounts::FormError,
-    chat::{ChatPort, ConversationList, ConversationSummary, ConversationView, MessageView},
+    chat::{ChatPort, ConversationList, ConversationSummary, ConversationView, MessageView, ToolCallView},
 };
 use chrono::SecondsFormat;
 use uuid::Uuid;
@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{session, signed_in_user};
 use crate::{
     auth::AccountService,
-    chat::{markdown, whole_reply, ChatError, ChatService, ReplyEvent},
+    chat::{markdown, tool_calls_of, whole_reply, ChatError, ChatService, ReplyEvent},
     db::Message,
     error::error_chain,
 };
@@ -36,7 +36,18 @@ impl From<ChatError> for FormError {
 }
 
 fn view_of(message: Message) -> MessageView {
+    let pretty = |value: &serde_json::Value| serde_json::to_string_pretty(value).unwrap_or_default();
+    let tool_calls = tool_calls_of(&message)
+        .into_iter()
+        .map(|call| ToolCallView {
+            failed: call.result.get("error").is_some(),
+            arguments: pretty(&call.arguments),
+            result: pretty(&call.result),
+            name: call.name,
+        })
+        .collect();
     MessageView {
+        tool_calls,
         id: message.id.to_string(),
         html: markdown::render_message(message.id, &message.content).to_string(),
         role: message.role,

@@ -5,3 +5,8 @@ pub mod markdown;
 pub mod service;
 
 pub use service::{whole_reply, ChatError, ChatService, NoReply, ReplyEvent};
+
+/// The tool calls stored with a reply (none for a user's message, or an unreadable record).
+pub fn tool_calls_of(message: &crate::db::Message) -> Vec<crate::assistant::ToolCall> {
+    message.tool_calls.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
+}

@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use super::cursor;
 use crate::{
-    assistant::{Assistant, AssistantError, Role, Turn},
+    assistant::{Assistant, AssistantError, ReplyPiece, Role, ToolCall, Turn},
     auth::FieldErrors,
     db::{Conversation, Database, DbError, Message},
+    tools::UserTools,
 };
 
 pub const DEFAULT_TITLE: &str = "New chat";
@@ -44,6 +45,8 @@ pub enum ChatError {
 #[derive(Debug)]
 pub enum ReplyEvent {
     Delta(String),
+    /// The assistant called a tool (already run; its result is in the call).
+    Tool(ToolCall),
     Done { message: Message, reply: Message },
     /// No reply: the assistant failed, or (`database`) the reply could not be read for or stored.
     /// `message` (the user's) is stored either way.
@@ -194,16 +197,16 @@ impl ChatService {
         if content.chars().count() > MAX_CONTENT_CHARS {
             return Err(invalid("content", "Message must be at most 32,000 characters."));
         }
-        let message = self.db.add_message(conversation_id, Role::User.as_str(), content, None).await?;
+        let message = self.db.add_message(conversation_id, Role::User.as_str(), content, None, None).await?;
         self.db.set_title_if_default(conversation_id, DEFAULT_TITLE, &title_from(content)).await?;
-        Ok((message.clone(), self.start_reply(message)))
+        Ok((message.clone(), self.start_reply(user_id, message)))
     }
 
     /// Answers the conversation's last message again when it has no reply (after a failure).
     pub async fn retry(&self, user_id: Uuid, conversation_id: Uuid) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
         let (mut last, _) = self.messages(user_id, conversation_id, Some(1), None).await?;
         match last.pop() {
-            Some(message) if message.role == Role::User.as_str() => Ok((message.clone(), self.start_reply(message))),
+            Some(message) if message.role == Role::User.as_str() => Ok((message.clone(), self.start_reply(user_id, message))),
             _ => Err(invalid("conversation", "The last message already has a reply.")),
         }
     }
@@ -235,20 +238,25 @@ impl ChatService {
         Ok(turns)
     }
 
-    fn start_reply(&self, message: Message) -> mpsc::Receiver<ReplyEvent> {
+    fn start_reply(&self, user_id: Uuid, message: Message) -> mpsc::Receiver<ReplyEvent> {
         // Capacity 1: the generator runs barely ahead of the client, so a disconnect is noticed promptly.
         let (events, receiver) = mpsc::channel(1);
         let service = self.clone();
-        tokio::spawn(async move { service.generate(message, events).await });
+        tokio::spawn(async move { service.generate(user_id, message, events).await });
         receiver
     }
 
-    async fn generate(self, message: Message, events: mpsc::Sender<ReplyEvent>) {
+    /// The tools the assistant may use while answering `user_id`: theirs, and only theirs.
+    fn tools_for(&self, user_id: Uuid) -> Arc<UserTools> {
+        Arc::new(UserTools::new(self.db.clone(), user_id))
+    }
+
+    async fn generate(self, user_id: Uuid, message: Message, events: mpsc::Sender<ReplyEvent>) {
         let failed = |reason: String| ReplyEvent::Failed { message: message.clone(), reason, database: false };
         let database_failed =
             |reason: &str| ReplyEvent::Failed { message: message.clone(), reason: reason.to_owned(), database: true };
         let stream = match self.history(message.conversation_id).await {
-            Ok(history) => self.assistant.reply(history).await,
+            Ok(history) => self.assistant.reply(history, self.tools_for(user_id)).await,
             Err(error) => {
                 tracing::error!(error = %crate::error::error_chain(&error), "could not read history");
                 let _ = events.send(database_failed("The database is unavailable.")).await;
@@ -264,28 +272,43 @@ impl ChatService {
             }
         };
         let mut text = String::new();
+        let mut calls: Vec<ToolCall> = Vec::new();
         let mut client_gone = false;
         while let Some(piece) = stream.next().await {
-            match piece {
-                Ok(piece) => {
+            let event = match piece {
+                Ok(ReplyPiece::Text(piece)) => {
                     text.push_str(&piece);
-                    if events.send(ReplyEvent::Delta(piece)).await.is_err() {
-                        client_gone = true;
-                        break;
-                    }
+                    ReplyEvent::Delta(piece)
+                }
+                Ok(ReplyPiece::Tool(call)) => {
+                    calls.push(call.clone());
+                    ReplyEvent::Tool(call)
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, "assistant failed mid-reply");
                     let _ = events.send(failed(user_facing(&error))).await;
                     return;
                 }
+            };
+            if events.send(event).await.is_err() {
+                client_gone = true;
+                break;
             }
+        }
+        // A reply that is only tool calls still says what was done.
+        if text.trim().is_empty() && !calls.is_empty() {
+            text = format!("(Called {}.)", calls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
         }
         if text.trim().is_empty() {
             let _ = events.send(failed("The assistant sent an empty reply.".to_owned())).await;
             return;
         }
-        match self.db.add_message(message.conversation_id, Role::Assistant.as_str(), &text, Some(message.created_at)).await {
+        let stored_calls = (!calls.is_empty()).then(|| serde_json::to_string(&calls).unwrap_or_else(|_| "[]".to_owned()));
+        let reply = self
+            .db
+            .add_message(message.conversation_id, Role::Assistant.as_str(), &text, Some(message.created_at), stored_calls.as_deref())
+            .await;
+        match reply {
             Ok(reply) if !client_gone => {
                 let _ = events.send(ReplyEvent::Done { message, reply }).await;
             }
@@ -310,7 +333,7 @@ pub struct NoReply {
 pub async fn whole_reply(mut events: mpsc::Receiver<ReplyEvent>) -> Result<(Message, Message), NoReply> {
     while let Some(event) = events.recv().await {
         match event {
-            ReplyEvent::Delta(_) => {}
+            ReplyEvent::Delta(_) | ReplyEvent::Tool(_) => {}
             ReplyEvent::Done { message, reply } => return Ok((message, reply)),
             ReplyEvent::Failed { reason, database, .. } => return Err(NoReply { reason, database }),
         }

@@ -21,6 +21,8 @@ pub struct Message {
     pub role: String,
     pub content: String,
     pub created_at: DateTime<Utc>,
+    /// The tools the assistant called for this reply, as a JSON array (see `chat::tool_calls_of`).
+    pub tool_calls: Option<String>,
 }
 
 /// A position in a list: the sort key of the last item seen. Pages continue with a row-value comparison
@@ -166,7 +168,7 @@ impl Database {
         // can ever be read.
         let before = before.unwrap_or_else(Position::past_everything);
         let mut rows = on_pool!(self, |pool| sqlx::query_as::<_, Message>(
-            "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at
+            "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at, m.tool_calls
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.conversation_id = $1 AND c.user_id = $2 AND (m.created_at, m.id) < ($3, $4)
              ORDER BY m.created_at DESC, m.id DESC LIMIT $5",
@@ -191,6 +193,7 @@ impl Database {
         role: &str,
         content: &str,
         not_before: Option<DateTime<Utc>>,
+        tool_calls: Option<&str>,
     ) -> Result<Message, DbError> {
         // A reply must sort after the message it answers even when both land in the same microsecond.
         let mut now = db_now();
@@ -202,14 +205,15 @@ impl Database {
         let message = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let message = sqlx::query_as::<_, Message>(
-                "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES ($1, $2, $3, $4, $5)
-                 RETURNING id, conversation_id, role, content, created_at",
+                "INSERT INTO messages (id, conversation_id, role, content, created_at, tool_calls) VALUES ($1, $2, $3, $4, $5, $6)
+                 RETURNING id, conversation_id, role, content, created_at, tool_calls",
             )
             .bind(Uuid::now_v7())
             .bind(conversation_id)
             .bind(role)
             .bind(content)
             .bind(now)
+            .bind(tool_calls)
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
@@ -266,7 +270,7 @@ impl Database {
     /// The most recent `max_messages` messages of a conversation, newest first.
     pub async fn recent_messages(&self, conversation_id: Uuid, max_messages: u32) -> Result<Vec<Message>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Message>(
-            "SELECT id, conversation_id, role, content, created_at FROM messages
+            "SELECT id, conversation_id, role, content, created_at, tool_calls FROM messages
              WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         )
         .bind(conversation_id)

@@ -73,8 +73,9 @@ pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<C
         (0: String, 1: Option<Uuid>, 2: String, 3: i64));
     copy_table!(source, tx, report, "conversations", "id, user_id, title, created_at, updated_at", "$1, $2, $3, $4, $5",
         (0: Uuid, 1: Uuid, 2: String, 3: DateTime<Utc>, 4: DateTime<Utc>));
-    copy_table!(source, tx, report, "messages", "id, conversation_id, role, content, created_at", "$1, $2, $3, $4, $5",
-        (0: Uuid, 1: Uuid, 2: String, 3: String, 4: DateTime<Utc>));
+    copy_table!(source, tx, report, "messages", "id, conversation_id, role, content, created_at, tool_calls",
+        "$1, $2, $3, $4, $5, $6",
+        (0: Uuid, 1: Uuid, 2: String, 3: String, 4: DateTime<Utc>, 5: Option<String>));
     copy_table!(source, tx, report, "tasks", "id, user_id, title, description, completed, created_at, updated_at",
         "$1, $2, $3, $4, $5, $6, $7",
         (0: Uuid, 1: Uuid, 2: String, 3: Option<String>, 4: bool, 5: DateTime<Utc>, 6: DateTime<Utc>));

@@ -39,6 +39,38 @@ async fn fake_completions(Path(behaviour): Path<String>, body: String) -> Respon
             let text = format!("First {}: {}", first["role"].as_str().unwrap_or("?"), first["content"].as_str().unwrap_or(""));
             streamed(vec![chunk(&text), "data: [DONE]\n\n".to_owned()], Duration::from_millis(1))
         }
+        // Function calling: the tools this behaviour calls in its first answer, then (once results are
+        // back) an answer in words quoting them; "tools-forever" never stops calling.
+        tools if tools.starts_with("tools-") => {
+            let messages = request["messages"].as_array().cloned().unwrap_or_default();
+            let results: Vec<String> =
+                messages.iter().filter(|m| m["role"] == "tool").map(|m| m["content"].as_str().unwrap_or("").to_owned()).collect();
+            let offered = request["tools"].as_array().map_or(0, Vec::len);
+            let calls: Vec<(&str, &str)> = match tools {
+                "tools-one" => vec![("add_task", r#"{"title": "Buy oat milk"}"#)],
+                "tools-two" => vec![("add_task", r#"{"title": "Water the tomatoes"}"#), ("list_tasks", "{}")],
+                "tools-error" => vec![("complete_task", r#"{"id": "not-a-task"}"#)],
+                _ => vec![("list_tasks", r#"{"completed": false}"#)],
+            };
+            let mut parts = Vec::new();
+            if results.is_empty() || tools == "tools-forever" {
+                for (index, (name, arguments)) in calls.iter().enumerate() {
+                    let head = json!({ "index": index, "id": format!("call_{index}"), "type": "function", "function": { "name": name, "arguments": "" } });
+                    parts.push(format!("data: {}\n\n", json!({ "choices": [{ "delta": { "tool_calls": [head] } }] })));
+                    // The arguments arrive in two pieces, as real servers split them.
+                    let (a, b) = arguments.split_at(arguments.len() / 2);
+                    for piece in [a, b] {
+                        let more = json!({ "index": index, "function": { "arguments": piece } });
+                        parts.push(format!("data: {}\n\n", json!({ "choices": [{ "delta": { "tool_calls": [more] } }] })));
+                    }
+                }
+                parts.push(format!("data: {}\n\n", json!({ "choices": [{ "delta": {}, "finish_reason": "tool_calls" }] })));
+            } else {
+                parts.push(chunk(&format!("Saw {} results of {offered} tools: {}", results.len(), results.join(" | "))));
+            }
+            parts.push("data: [DONE]\n\n".to_owned());
+            streamed(parts, Duration::from_millis(1))
+        }
         "error" => Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::from("boom")).unwrap(),
         "stall" => streamed(vec![chunk("Thinking"), chunk(" slowly")], Duration::from_secs(3)),
         "garbage" => streamed(vec![chunk("Fine so far"), "data: {this is not json\n\n".to_owned()], Duration::from_millis(5)),
@@ -138,4 +170,69 @@ async fn custom_instructions_arrive_as_the_system_message() {
     let instructed = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": "again" }))).await;
     let instructed: Value = instructed.json().await.unwrap();
     assert_eq!(instructed["reply"]["content"], "First system: I grow tomatoes; answer briefly.");
+}
+
+/// Sends `content` through an app whose model behaves as `behaviour`; returns the token, the reply, and
+/// the app (to look at the user's tasks).
+async fn ask_with_tools(behaviour: &str, content: &str) -> (crate::helpers::TestApp, String, Value) {
+    let provider = fake_provider().await;
+    let base_url = format!("http://{provider}/{behaviour}/v1");
+    let app = spawn_app_with(&[("ASSISTANT_BASE_URL", &base_url), ("ASSISTANT_MODEL", "fake-model"), ("ASSISTANT_API_KEY", "sk-test")]).await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let response = app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": content }))).await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    // The history holds the same reply, tool calls included.
+    let history: Value = app.get_authed(&path, &token).await.json().await.unwrap();
+    assert_eq!(history["messages"][1], body["reply"], "the stored reply is the one returned");
+    (app, token, body["reply"].clone())
+}
+
+async fn task_titles(app: &crate::helpers::TestApp, token: &str) -> Vec<String> {
+    let tasks: Value = app.get_authed("/api/v1/tasks", token).await.json().await.unwrap();
+    tasks["tasks"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_tool_call_is_run_for_the_user_and_its_result_sent_back() {
+    let (app, token, reply) = ask_with_tools("tools-one", "remember to buy milk").await;
+    assert_eq!(task_titles(&app, &token).await, ["Buy oat milk"]);
+    let calls = reply["tool_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["name"], "add_task");
+    assert_eq!(calls[0]["arguments"], json!({ "title": "Buy oat milk" }), "arguments reassembled from their pieces");
+    assert_eq!(calls[0]["result"]["title"], "Buy oat milk");
+    let text = reply["content"].as_str().unwrap();
+    assert!(text.starts_with("Saw 1 results of 6 tools: "), "{text}");
+    assert!(text.contains(r#""title":"Buy oat milk""#), "the model got the result: {text}");
+}
+
+#[tokio::test]
+async fn two_tool_calls_in_one_answer_run_in_order() {
+    let (app, token, reply) = ask_with_tools("tools-two", "plan my day").await;
+    let names: Vec<&str> = reply["tool_calls"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["add_task", "list_tasks"]);
+    assert_eq!(reply["tool_calls"][1]["result"]["tasks"][0]["title"], "Water the tomatoes", "the second saw the first's work");
+    assert!(reply["content"].as_str().unwrap().starts_with("Saw 2 results"), "{}", reply["content"]);
+    assert_eq!(task_titles(&app, &token).await, ["Water the tomatoes"]);
+}
+
+#[tokio::test]
+async fn a_failing_tool_reports_its_error_to_the_model_and_the_reply_goes_on() {
+    let (_app, _token, reply) = ask_with_tools("tools-error", "finish it").await;
+    let call = &reply["tool_calls"][0];
+    assert_eq!(call["name"], "complete_task");
+    assert_eq!(call["result"], json!({ "error": "No such task." }));
+    assert!(reply["content"].as_str().unwrap().contains("No such task."), "{}", reply["content"]);
+}
+
+#[tokio::test]
+async fn a_model_that_never_stops_calling_tools_is_stopped_after_the_round_limit() {
+    let (_app, _token, reply) = ask_with_tools("tools-forever", "loop").await;
+    let rounds = parley::assistant::openai::MAX_TOOL_ROUNDS;
+    assert_eq!(reply["tool_calls"].as_array().unwrap().len(), rounds);
+    let text = reply["content"].as_str().unwrap();
+    assert!(text.contains(&format!("stopped after {rounds} rounds")), "{text}");
 }

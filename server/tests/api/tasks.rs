@@ -177,3 +177,38 @@ async fn bad_input_is_refused_with_the_field_named() {
     let listed = json_of(app.get_authed("/api/v1/tasks", &token).await, 200).await;
     assert_eq!(listed["tasks"].as_array().unwrap().len(), 1);
 }
+
+/// The offline demo assistant understands plain task commands and carries them out with the tools, for
+/// the signed-in user only.
+#[tokio::test]
+async fn the_demo_assistant_manages_tasks_with_tool_calls_scoped_to_the_user() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let other = app.new_user_token().await;
+    async fn say(app: &TestApp, token: &str, content: &str) -> Value {
+        let id = app.new_conversation(token).await;
+        let path = format!("/api/v1/conversations/{id}/messages");
+        json_of(app.send_authed(Method::POST, &path, token, Some(&json!({ "content": content }))).await, 201).await["reply"].clone()
+    }
+
+    let added = say(&app, &token, "Add a task to water the tomatoes").await;
+    assert_eq!(added["tool_calls"][0]["name"], "add_task");
+    assert_eq!(added["tool_calls"][0]["arguments"], json!({ "title": "water the tomatoes" }));
+    assert!(added["content"].as_str().unwrap().contains("Added the task “water the tomatoes”"), "{added}");
+    let mine = json_of(app.get_authed("/api/v1/tasks", &token).await, 200).await;
+    assert_eq!(mine["tasks"][0]["title"], "water the tomatoes");
+
+    // Another user asking about that title finds nothing of theirs, and changes nothing of mine.
+    let refused = say(&app, &other, "Mark water the tomatoes done").await;
+    assert!(refused["tool_calls"][0]["result"]["error"].as_str().unwrap().contains("No open task"), "{refused}");
+    let listed = say(&app, &other, "What are my tasks?").await;
+    assert_eq!(listed["tool_calls"][0]["result"]["tasks"], json!([]));
+
+    let done = say(&app, &token, "Mark water the tomatoes done").await;
+    assert_eq!(done["tool_calls"][0]["result"]["completed"], true);
+    let listed = say(&app, &token, "What are my tasks?").await;
+    assert!(listed["content"].as_str().unwrap().contains("[done] water the tomatoes"), "{listed}");
+    // A plain message calls nothing.
+    let plain = say(&app, &token, "Hello there").await;
+    assert_eq!(plain["tool_calls"], json!([]));
+}
