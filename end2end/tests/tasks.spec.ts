@@ -59,6 +59,35 @@ test.describe('with JavaScript', () => {
   });
 });
 
+test.describe('the assistant and the Tasks page', () => {
+  test('the assistant adds a task with a tool call, the Tasks page ticks it off, the assistant sees it done', async ({ page }) => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await signUp(page, uniqueEmail());
+    await page.getByRole('textbox', { name: 'Message' }).fill('Add a task to water the tomatoes');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    const reply = page.getByRole('article', { name: 'Assistant reply' }).last();
+    await expect(reply).toContainText('Added the task “water the tomatoes” to your list.');
+
+    // The call is shown with the reply, folded: what was called, with what, and what it answered.
+    const tools = reply.getByRole('list', { name: 'Tools used' });
+    await expect(tools.locator('pre').first()).toBeHidden();
+    await tools.getByText('Used add_task').click();
+    await expect(tools.locator('pre').first()).toContainText('"title": "water the tomatoes"');
+    await expect(tools.locator('pre').nth(1)).toContainText('"completed": false');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+    await page.getByRole('checkbox', { name: 'water the tomatoes' }).check();
+    await expect(page.locator('li.task.done')).toHaveCount(1);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chats' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('What are my tasks?');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await expect(page.getByRole('article', { name: 'Assistant reply' }).last()).toContainText('[done] water the tomatoes');
+    expect(errors).toEqual([]);
+  });
+});
+
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
