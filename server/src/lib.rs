@@ -9,6 +9,7 @@ pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod mcp;
 pub mod routes;
 pub mod security;
 pub mod startup;

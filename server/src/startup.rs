@@ -174,9 +174,15 @@ fn router(state: AppState) -> Router {
             header::HeaderValue::from_static("no-cache"),
         ));
 
+    // The Model Context Protocol endpoint for the user's own agents: bearer token only, no session.
+    let mcp = Router::new()
+        .nest_service("/mcp", crate::mcp::service(state.db.clone()))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::mcp::require_bearer));
+
     Router::new()
         .route("/health", get(routes::health::health))
         .merge(assets)
+        .merge(mcp)
         .merge(pages)
         .layer(middleware::from_fn(security::csrf_guard))
         .layer(middleware::from_fn_with_state(state.clone(), security::limit_body_size))

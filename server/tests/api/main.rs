@@ -12,6 +12,7 @@ mod provider;
 mod health;
 mod jwt;
 mod logs;
+mod mcp;
 mod me;
 mod openapi;
 mod pages;
