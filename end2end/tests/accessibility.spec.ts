@@ -43,6 +43,19 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await page.goto('/account');
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Account');
       await expectNoViolations(page, '/account');
+      // The Tasks page with a task, done, and its edit form open; and a reply with a tool call.
+      await page.goto('/tasks');
+      await page.locator('form.task-add').getByLabel('Title').fill('Water the tomatoes');
+      await page.getByRole('button', { name: 'Add task' }).click();
+      await page.getByRole('checkbox', { name: 'Water the tomatoes' }).check();
+      await expect(page.locator('li.task.done')).toHaveCount(1);
+      await page.getByText('Edit', { exact: true }).click();
+      await expectNoViolations(page, '/tasks');
+      await page.goto('/chat');
+      await page.getByRole('textbox', { name: 'Message' }).fill('What are my tasks?');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByRole('list', { name: 'Tools used' }).getByText('Used list_tasks').click();
+      await expectNoViolations(page, 'a reply with a tool call, open');
     });
   });
 }

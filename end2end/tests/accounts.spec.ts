@@ -83,6 +83,18 @@ test.describe('with JavaScript', () => {
     await expect(page).toHaveURL(/^http:\/\/127\.0\.0\.1:\d+\/chat$/);
   });
 
+  test('custom instructions are saved on the account page and kept', async ({ page }) => {
+    await signUp(page, uniqueEmail());
+    await page.getByRole('link', { name: 'Account' }).click();
+    const instructions = page.getByLabel('Instructions', { exact: true });
+    await expect(instructions).toHaveValue('');
+    await instructions.fill('I am learning Rust; answer with short examples.');
+    await page.getByRole('button', { name: 'Save instructions' }).click();
+    await expect(page.getByRole('status')).toContainText('Your instructions were saved.');
+    await page.reload();
+    await expect(page.getByLabel('Instructions', { exact: true })).toHaveValue('I am learning Rust; answer with short examples.');
+  });
+
   test('the account page changes the display name and the password', async ({ page }) => {
     const email = uniqueEmail();
     await signUp(page, email);
