@@ -9,6 +9,7 @@ pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fields;
 pub mod mcp;
 pub mod routes;
 pub mod security;

@@ -1,5 +1,5 @@
 //! The task service: a user's task list, for the JSON API, the Tasks page and (next) the assistant's tools.
-//! The rules live here once: a title of 1 to 200 characters after trimming, a description of at most
+//! The rules live here once: a title as `crate::fields::title` says, a description of at most
 //! 2,000 (blank means none), pages of 1 to 100 newest first.
 
 use uuid::Uuid;
@@ -10,7 +10,6 @@ use crate::{
     db::{Database, DbError, Task, TaskChange},
 };
 
-pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 pub const DEFAULT_PAGE: u32 = 20;
 
@@ -42,14 +41,7 @@ fn invalid(field: &str, message: &str) -> TaskError {
 }
 
 fn parse_title(raw: &str) -> Result<String, TaskError> {
-    let title = raw.trim();
-    if title.is_empty() {
-        Err(invalid("title", "Title cannot be empty."))
-    } else if title.chars().count() > MAX_TITLE_CHARS {
-        Err(invalid("title", "Title must be at most 200 characters."))
-    } else {
-        Ok(title.to_owned())
-    }
+    crate::fields::title(raw).map_err(TaskError::Validation)
 }
 
 /// A blank description is no description.

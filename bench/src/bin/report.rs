@@ -135,20 +135,25 @@ async fn sign_up(base: &str, email: &str) -> User {
     User { token, cookie }
 }
 
-/// A conversation of 25 exchanges (50 messages), written through the API as a person would.
-async fn chat_of_50(base: &str, user: &User) -> String {
-    let client = reqwest::Client::new();
-    let created: Value = client
+/// A new, empty conversation of the user's; its id.
+async fn new_conversation(base: &str, user: &User, title: &str) -> String {
+    let created: Value = reqwest::Client::new()
         .post(format!("{base}/api/v1/conversations"))
         .bearer_auth(&user.token)
-        .json(&json!({ "title": "Benchmark chat" }))
+        .json(&json!({ "title": title }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let id = created["id"].as_str().expect("an id").to_owned();
+    created["id"].as_str().expect("an id").to_owned()
+}
+
+/// A conversation of 25 exchanges (50 messages), written through the API as a person would.
+async fn chat_of_50(base: &str, user: &User) -> String {
+    let client = reqwest::Client::new();
+    let id = new_conversation(base, user, "Benchmark chat").await;
     for n in 0..25 {
         let content = format!("Question {n}: what does **keyset pagination** buy over `OFFSET`, in a sentence or two?");
         let sent = client
@@ -165,18 +170,7 @@ async fn chat_of_50(base: &str, user: &User) -> String {
 
 /// A conversation of `messages` messages, stored directly (100,000 through the API would take minutes).
 async fn history_of(database_url: &str, base: &str, user: &User, messages: usize) -> String {
-    let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/api/v1/conversations"))
-        .bearer_auth(&user.token)
-        .json(&json!({ "title": format!("{messages} messages") }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().expect("an id").to_owned();
+    let id = new_conversation(base, user, &format!("{messages} messages")).await;
     let db = Database::connect(database_url).await.expect("the bench database");
     let contents: Vec<String> = (0..messages).map(|n| format!("message number {n} with some ordinary text in it")).collect();
     for chunk in contents.chunks(10_000) {

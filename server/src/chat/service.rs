@@ -23,7 +23,6 @@ use crate::{
 };
 
 pub const DEFAULT_TITLE: &str = "New chat";
-pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_CONTENT_CHARS: usize = 32_000;
 pub const DEFAULT_CONVERSATION_PAGE: u32 = 20;
 pub const DEFAULT_MESSAGE_PAGE: u32 = 50;
@@ -69,14 +68,7 @@ fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ChatError> {
 }
 
 fn parse_title(raw: &str) -> Result<String, ChatError> {
-    let title = raw.trim();
-    if title.is_empty() {
-        Err(invalid("title", "Title cannot be empty."))
-    } else if title.chars().count() > MAX_TITLE_CHARS {
-        Err(invalid("title", "Title must be at most 200 characters."))
-    } else {
-        Ok(title.to_owned())
-    }
+    crate::fields::title(raw).map_err(ChatError::Validation)
 }
 
 /// A title for a new chat from its first message: the first line with its Markdown marks removed,
