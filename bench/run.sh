@@ -4,7 +4,7 @@
 # Builds the release binary and WASM, installs oha (the load generator, from crates.io) if missing, starts a
 # throwaway PostgreSQL on a loopback port when its binaries are installed, and prints one table of figures
 # for SQLite and PostgreSQL, each beside a bare axum handler measured in the same run. Every load runs for
-# PARLEY_BENCH_SECONDS (default 10); the whole run takes about three minutes on two cores.
+# PARLEY_BENCH_SECONDS (default 10); the whole run takes about ten minutes on two cores.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

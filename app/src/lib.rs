@@ -28,6 +28,7 @@ use crate::components::{
 };
 use crate::pages::{
     account::AccountPage, chat::{ChatPage, ConversationPage}, home::HomePage, login::LoginPage, not_found::NotFound,
+    search::SearchPage,
     signup::SignupPage, tasks::TasksPage,
 };
 
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                     // a real redirect status before any HTML is sent.
                     <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
                     <Route path=path!("/chat/:id") view=ConversationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 </Routes>

@@ -40,6 +40,13 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await page.getByRole('button', { name: 'Delete', exact: true }).click();
       await expect(page.getByRole('button', { name: 'Delete conversation' })).toBeVisible();
       await expectNoViolations(page, 'a conversation, panels open');
+      // Search results with highlighted words, and the conversation opened at one of them.
+      await page.goto('/search?q=accessible');
+      await expect(page.getByRole('list', { name: 'Matching messages' }).locator('mark').first()).toBeVisible();
+      await expectNoViolations(page, '/search');
+      await page.getByRole('list', { name: 'Matching messages' }).getByRole('link').first().click();
+      await expect(page.locator('article[aria-current="true"]')).toBeVisible();
+      await expectNoViolations(page, 'a conversation opened at a search result');
       await page.goto('/account');
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Account');
       await expectNoViolations(page, '/account');

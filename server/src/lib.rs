@@ -12,6 +12,7 @@ pub mod error;
 pub mod fields;
 pub mod mcp;
 pub mod routes;
+pub mod search;
 pub mod security;
 pub mod startup;
 pub mod tasks;

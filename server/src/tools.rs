@@ -4,6 +4,7 @@
 //! Every tool answers a JSON value; a tool that cannot do what was asked answers `{"error": "…"}` in
 //! words the model (and the person reading the tool call) can act on, never a failure of the reply.
 
+use crate::search::SearchQuery;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -127,7 +128,7 @@ impl UserTools {
                 let query: String = query.chars().take(200).collect();
                 let page = self
                     .db
-                    .list_conversations(self.user_id, SEARCH_LIMIT, None, Some(&query))
+                    .list_conversations(self.user_id, SEARCH_LIMIT, None, Some(&SearchQuery::parse(&query)))
                     .await
                     .map_err(|_| "The database is unavailable.".to_owned())?;
                 let found: Vec<Value> = page

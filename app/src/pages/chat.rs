@@ -51,7 +51,12 @@ pub fn ConversationPage() -> impl IntoView {
     let id = Signal::derive(move || params.with(|p| p.get("id").unwrap_or_default()));
     // `?show=N` is "Load older" without JavaScript (or clicked before the page hydrated): the newest N.
     let show = move || query.with(|q| q.get("show")).and_then(|n| n.parse::<u32>().ok());
-    let conversation = Resource::new(move || (id.get(), show()), |(id, show)| load_conversation(id, None, show));
+    // `?around=<message id>` opens the conversation at that message (a search result), however far back.
+    let around = move || query.with(|q| q.get("around")).filter(|m| !m.is_empty());
+    let conversation = Resource::new(
+        move || (id.get(), show(), around()),
+        |(id, show, around)| load_conversation(id, None, show, around, None),
+    );
     // The server reads the <title> after rendering the page, from every <Title> registered during the
     // render, including those of views the render already threw away and disposed (under concurrent
     // requests the route and its Suspense children can render more than once). An arena signal would be
@@ -112,7 +117,7 @@ pub fn ConversationPage() -> impl IntoView {
 /// The sidebar (new chat, search, the list) beside the page's own content. Rendered on the server; only
 /// the list is an island, so it can follow changes made in the conversation pane.
 #[component]
-fn ChatLayout(#[prop(optional, into)] current: Option<String>, children: Children) -> impl IntoView {
+pub(crate) fn ChatLayout(#[prop(optional, into)] current: Option<String>, children: Children) -> impl IntoView {
     // `?q=` filters the sidebar on every chat page, so a search survives opening one of its results.
     let query = use_query_map();
     let search = query.with_untracked(|q| q.get("q")).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -145,7 +150,7 @@ fn ChatLayout(#[prop(optional, into)] current: Option<String>, children: Childre
                     <FormAlert message=new_chat_error/>
                     <button type="submit" class="button primary" data-pending-label="Starting…">"New chat"</button>
                 </ActionForm>
-                <form method="get" action="/chat" role="search" class="conversation-search">
+                <form method="get" action="/search" role="search" class="conversation-search">
                     <label for="conversation-search" class="visually-hidden">"Search conversations"</label>
                     <input id="conversation-search" type="search" name="q" maxlength="200"
                         placeholder="Search conversations" value=searched/>
@@ -278,6 +283,8 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
     Effect::new(move |_| document().set_title(&format!("{} · Parley", title.get())));
     let messages = RwSignal::new(view.messages);
     let older = RwSignal::new(view.older_cursor);
+    let newer = RwSignal::new(view.newer_cursor);
+    let focus = view.focus;
     let awaiting = RwSignal::new(view.awaiting_reply);
     let pending_user = RwSignal::new(None::<String>);
     let streaming = RwSignal::new(None::<String>);
@@ -314,9 +321,11 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
             list.set_scroll_top(list.scroll_height());
         }
     };
-    // Opening a conversation shows its newest messages.
+    // Opening a conversation shows its newest messages; opened at a message (a search result), the
+    // browser has already scrolled to it by its #fragment, and that is where the reader stays.
+    let opened_at_message = focus.is_some();
     Effect::new(move |_| {
-        if list_ref.get().is_some() {
+        if list_ref.get().is_some() && !opened_at_message {
             request_animation_frame(scroll_to_bottom);
         }
     });
@@ -333,17 +342,24 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
         move || {
             let id = id.clone();
             async move {
-                if let Ok(latest) = load_conversation(id, None, None).await {
+                if let Ok(latest) = load_conversation(id, None, None, None, None).await {
                     title.set(latest.title);
                     awaiting.set(latest.awaiting_reply);
-                    messages.update(|list| {
+                    // Reading a window further back: jump to the newest, where the new exchange is.
+                    if newer.get_untracked().is_some() {
+                        newer.set(None);
+                        older.set(latest.older_cursor);
+                        messages.set(latest.messages);
+                    } else {
+                        messages.update(|list| {
                         list.retain(|m| !m.id.starts_with("local-"));
                         for message in latest.messages {
                             if !list.iter().any(|m| m.id == message.id) {
                                 list.push(message);
                             }
                         }
-                    });
+                        });
+                    }
                 }
                 #[cfg(feature = "hydrate")]
                 announce_conversations_changed();
@@ -466,7 +482,7 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
             let Some(cursor) = older.get_untracked() else { return };
             let id = id.clone();
             leptos::task::spawn_local(async move {
-                let Ok(page) = load_conversation(id, Some(cursor), None).await else { return };
+                let Ok(page) = load_conversation(id, Some(cursor), None, None, None).await else { return };
                 if messages.is_disposed() {
                     return; // the person left this conversation meanwhile
                 }
@@ -488,9 +504,40 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
         }
     };
 
+    let load_newer = {
+        let id = id.clone();
+        move |ev: leptos::ev::MouseEvent| {
+            ev.prevent_default();
+            let Some(cursor) = newer.get_untracked() else { return };
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let Ok(page) = load_conversation(id, None, None, None, Some(cursor)).await else { return };
+                if messages.is_disposed() {
+                    return;
+                }
+                messages.update(|list| {
+                    let fresh: Vec<_> = page.messages.into_iter().filter(|m| !list.iter().any(|x| x.id == m.id)).collect();
+                    list.extend(fresh);
+                });
+                newer.set(page.newer_cursor);
+                awaiting.set(page.awaiting_reply);
+            });
+        }
+    };
+
+    // Without JavaScript: the newest N, or (in a window further back) the window around its first message.
     let older_href = {
         let id = id.clone();
-        move || older.with(Option::is_some).then(|| format!("/chat/{id}?show={}", messages.with(Vec::len) + 50))
+        move || {
+            older.with(Option::is_some).then(|| match newer.with(Option::is_some) {
+                false => format!("/chat/{id}?show={}", messages.with(Vec::len) + 50),
+                true => messages.with(|list| list.first().map(|m| window_href(&id, &m.id)).unwrap_or_default()),
+            })
+        }
+    };
+    let newer_href = {
+        let id = id.clone();
+        move || messages.with(|list| list.last().map(|m| window_href(&id, &m.id)).unwrap_or_default())
     };
     let send_url = SendMessage::url();
     let conversation_id = StoredValue::new(id.clone());
@@ -542,8 +589,16 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
                 <p class="muted conversation-empty">"No messages yet. Say hello below."</p>
             </Show>
             <For each=move || messages.get() key=|m| m.id.clone() let:message>
-                <MessageItem message=message now=now/>
+                {
+                    let focused = focus.as_deref() == Some(message.id.as_str());
+                    view! { <MessageItem message=message now=now focused/> }
+                }
             </For>
+            <Show when=move || newer.with(Option::is_some)>
+                <p class="load-newer">
+                    <a href=newer_href.clone() class="button" role="button" on:click=load_newer.clone()>"Load newer"</a>
+                </p>
+            </Show>
             {move || pending_user.get().map(|text| view! {
                 <article class="message user" aria-label="You said">
                     <header class="message-meta"><span class="author">"You"</span></header>
@@ -598,13 +653,24 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
     }
 }
 
+/// The page that opens a conversation at one message, with the browser scrolled to it.
+pub(crate) fn window_href(conversation: &str, message: &str) -> String {
+    format!("/chat/{conversation}?around={message}#m-{message}")
+}
+
 #[component]
-fn MessageItem(message: MessageView, now: Signal<i64>) -> impl IntoView {
+fn MessageItem(message: MessageView, now: Signal<i64>, #[prop(optional)] focused: bool) -> impl IntoView {
     let is_user = message.role == "user";
     let author = if is_user { "You" } else { "Assistant" };
     let at = message.created_at.clone();
+    let class = match (is_user, focused) {
+        (true, false) => "message user",
+        (false, false) => "message assistant",
+        (true, true) => "message user focused",
+        (false, true) => "message assistant focused",
+    };
     view! {
-        <article class=if is_user { "message user" } else { "message assistant" }
+        <article class=class id=format!("m-{}", message.id) aria-current=focused.then_some("true")
             aria-label=if is_user { "You said" } else { "Assistant reply" }>
             <header class="message-meta">
                 <span class="author">{author}</span>

@@ -49,8 +49,50 @@ pub struct ConversationView {
     pub messages: Vec<MessageView>,
     /// Where "Load older" continues, if there is more.
     pub older_cursor: Option<String>,
+    /// Where "Load newer" continues, when this is a window further back than the newest messages.
+    pub newer_cursor: Option<String>,
+    /// The message the page was opened at (a search result), shown highlighted and scrolled to.
+    pub focus: Option<String>,
     /// The last message is the user's and has no reply (the assistant failed): offer a retry.
     pub awaiting_reply: bool,
+}
+
+/// Which messages of a conversation to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// The newest page; with `show`, the newest `show` messages ("Load older" without JavaScript).
+    Newest { show: Option<u32> },
+    /// One page older than this cursor.
+    Before(String),
+    /// One page from this cursor on ("Load newer").
+    From(String),
+    /// The messages around this message id, which is the page's focus.
+    Around(String),
+}
+
+/// One piece of a search result's snippet: matched words or the text between them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    pub text: String,
+    pub matched: bool,
+}
+
+/// A message that matched a search, as the results page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHitView {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub conversation_title: String,
+    /// `user` or `assistant`.
+    pub role: String,
+    pub snippet: Vec<SnippetPart>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub results: Vec<SearchHitView>,
+    pub next_cursor: Option<String>,
 }
 
 /// The server's side of these functions, provided as context by the server crate.
@@ -59,9 +101,9 @@ pub struct ConversationView {
 pub trait ChatPort: Send + Sync + 'static {
     /// The newest conversations; with `search`, only those whose title or any message contains it.
     async fn list(&self, cursor: Option<String>, search: Option<String>) -> Result<ConversationList, FormError>;
-    /// One page older than `before`; or, without it, the newest `show` messages (at least one page), which
-    /// is how "Load older" works without JavaScript.
-    async fn load(&self, id: String, before: Option<String>, show: Option<u32>) -> Result<ConversationView, FormError>;
+    async fn load(&self, id: String, window: Window) -> Result<ConversationView, FormError>;
+    /// The user's messages that match `q`, best first.
+    async fn search(&self, q: String, cursor: Option<String>) -> Result<SearchResults, FormError>;
     async fn create(&self) -> Result<String, FormError>;
     /// Stores the message and waits for the whole reply.
     async fn send(&self, id: String, content: String) -> Result<(), FormError>;
@@ -84,17 +126,32 @@ pub async fn list_conversations(cursor: Option<String>, search: Option<String>) 
     chat()?.list(cursor, search).await
 }
 
+/// A page of the conversation: by default the newest; `before` and `after` continue older and newer from
+/// a cursor; `around` centres on a message; `show` is how many of the newest.
 #[server]
 pub async fn load_conversation(
     id: String,
     before: Option<String>,
     show: Option<u32>,
+    around: Option<String>,
+    after: Option<String>,
 ) -> Result<ConversationView, FormError> {
-    let result = chat()?.load(id, before, show).await;
+    let window = match (before, after, around) {
+        (Some(cursor), _, _) => Window::Before(cursor),
+        (None, Some(cursor), _) => Window::From(cursor),
+        (None, None, Some(message)) => Window::Around(message),
+        (None, None, None) => Window::Newest { show },
+    };
+    let result = chat()?.load(id, window).await;
     if let (Err(FormError::NotFound), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     result
+}
+
+#[server]
+pub async fn search_messages(q: String, cursor: Option<String>) -> Result<SearchResults, FormError> {
+    chat()?.search(q, cursor).await
 }
 
 #[server]

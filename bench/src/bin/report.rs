@@ -179,6 +179,46 @@ async fn history_of(database_url: &str, base: &str, user: &User, messages: usize
     id
 }
 
+/// A word that occurs in no seeded message but the few planted ones, and the number planted per user.
+const RARE_WORD: &str = "periwinkle";
+const RARE_MESSAGES: usize = 10;
+
+/// Message texts like a person's: a dozen words from a vocabulary of a few thousand, so the full-text index
+/// has posting lists of realistic lengths; every `messages / RARE_MESSAGES`-th mentions the rare word.
+fn prose(messages: usize) -> Vec<String> {
+    const SYLLABLES: [&str; 16] = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fe", "go", "hu", "ji", "pe", "zo"];
+    let word = |n: u64| -> String { (0..3).map(|i| SYLLABLES[((n >> (4 * i)) & 15) as usize]).collect() };
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let every = (messages / RARE_MESSAGES).max(1);
+    (0..messages)
+        .map(|n| {
+            let mut words: Vec<String> = (0..12).map(|_| word(next() % 4096)).collect();
+            if n % every == every / 2 {
+                words[5] = RARE_WORD.to_owned();
+            }
+            words.join(" ")
+        })
+        .collect()
+}
+
+/// A user whose history is `messages` messages of prose, in conversations of 1,000, stored directly.
+async fn searcher(database_url: &str, base: &str, email: &str, messages: usize) -> User {
+    let user = sign_up(base, email).await;
+    let db = Database::connect(database_url).await.expect("the bench database");
+    let texts = prose(messages);
+    for (n, conversation) in texts.chunks(1_000).enumerate() {
+        let id = new_conversation(base, &user, &format!("Conversation {n}")).await;
+        db.add_message_history(id.parse().unwrap(), conversation).await.expect("seeded");
+    }
+    user
+}
+
 /// Median and worst time to a hydrated page in Chromium (bench/hydration.mjs), when node and the end2end
 /// packages are installed.
 async fn hydration(url: &str) -> Option<(f64, f64)> {
@@ -233,6 +273,22 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
         format!("{:.2} ms vs {:.2} ms", newest_large.p50_ms, newest_small.p50_ms),
         format!("{:.2}x", newest_large.p50_ms / newest_small.p50_ms),
     );
+    // Search: the same query for a user with 1,000 messages and one with 1,000,000 (10 matches each).
+    let seeding = Instant::now();
+    let small_searcher = searcher(&backend.url, &base, &format!("search-small-{name}@example.com"), 1_000).await;
+    let large_searcher = searcher(&backend.url, &base, &format!("search-large-{name}@example.com"), 1_000_000).await;
+    let seeded_in = seeding.elapsed();
+    for (what, q) in [("10 matches", RARE_WORD), ("prefix, 10 matches", "periwin"), ("no match", "nothingmatchesthis")] {
+        let url = format!("{base}/api/v1/search?q={q}&limit=20");
+        let small = oha.get(&url, &[&format!("Authorization: Bearer {}", small_searcher.token)], 8).await;
+        let large = oha.get(&url, &[&format!("Authorization: Bearer {}", large_searcher.token)], 8).await;
+        table.row(
+            &format!("{name}: search ({what}), 1,000,000-message user vs 1,000 (median)"),
+            format!("{:.2} ms vs {:.2} ms ({:.0} vs {:.0} req/s)", large.p50_ms, small.p50_ms, large.rps, small.rps),
+            format!("{:.2}x", large.p50_ms / small.p50_ms),
+        );
+    }
+    table.row(&format!("{name}: seeding 1,001,000 messages (indexed)"), format!("{:.0} s", seeded_in.as_secs_f64()), String::new());
     if let Some((median, max)) = hydration(&format!("{base}/signup")).await {
         table.row(&format!("{name}: navigation to a hydrated /signup (Chromium)"), format!("median {median:.0} ms, max {max:.0} ms"), String::new());
     }

@@ -174,7 +174,7 @@ async fn body_after_id<T>(state: &AppState, user_id: Uuid, id: Uuid, body: Resul
     }
 }
 
-fn limit_param(query: &HashMap<String, String>) -> Result<Option<u32>, ApiError> {
+pub(super) fn limit_param(query: &HashMap<String, String>) -> Result<Option<u32>, ApiError> {
     match query.get("limit") {
         None => Ok(None),
         Some(raw) => raw.trim().parse::<u32>().map(Some).map_err(|_| {

@@ -4,6 +4,7 @@ mod auth;
 pub mod conversations;
 pub mod extract;
 mod me;
+mod search;
 pub mod tasks;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .merge(me::router())
         .merge(conversations::router())
         .merge(tasks::router())
+        .merge(search::router())
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -41,6 +43,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         conversations::list, conversations::create, conversations::show, conversations::rename,
         conversations::delete, conversations::messages, conversations::send, conversations::retry,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete,
+        search::search,
     ),
     modifiers(&BearerScheme, &CommonResponses),
 )]

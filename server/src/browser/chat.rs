@@ -1,6 +1,9 @@
 use app::server_fns::{
     accounts::FormError,
-    chat::{ChatPort, ConversationList, ConversationSummary, ConversationView, MessageView, ToolCallView},
+    chat::{
+        ChatPort, ConversationList, ConversationSummary, ConversationView, MessageView, SearchHitView, SearchResults,
+        SnippetPart, ToolCallView, Window,
+    },
 };
 use chrono::SecondsFormat;
 use uuid::Uuid;
@@ -8,7 +11,7 @@ use uuid::Uuid;
 use super::{session, signed_in_user};
 use crate::{
     auth::AccountService,
-    chat::{markdown, tool_calls_of, whole_reply, ChatError, ChatService, ReplyEvent},
+    chat::{markdown, tool_calls_of, whole_reply, ChatError, ChatService, ReplyEvent, SearchResult},
     db::Message,
     error::error_chain,
 };
@@ -16,6 +19,9 @@ use crate::{
 /// How many conversations the sidebar shows per page, and messages a page shows at a time.
 const SIDEBAR_PAGE: u32 = 50;
 const MESSAGE_PAGE: u32 = 50;
+/// A search result opens its conversation with this many messages on either side of it.
+const AROUND: u32 = 25;
+const SEARCH_PAGE: u32 = 20;
 
 pub struct BrowserChat {
     pub chat: ChatService,
@@ -52,6 +58,33 @@ fn view_of(message: Message) -> MessageView {
         html: markdown::render_message(message.id, &message.content).to_string(),
         role: message.role,
         created_at: message.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }
+}
+
+/// A search result with its snippet cut into matched and unmatched pieces.
+fn hit_view(result: SearchResult) -> SearchHitView {
+    let chars: Vec<char> = result.snippet.chars().collect();
+    let mut snippet = Vec::new();
+    let mut at = 0;
+    let piece = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
+    for (start, end) in result.highlights {
+        if start > at {
+            snippet.push(SnippetPart { text: piece(at, start), matched: false });
+        }
+        snippet.push(SnippetPart { text: piece(start, end), matched: true });
+        at = end;
+    }
+    if at < chars.len() {
+        snippet.push(SnippetPart { text: piece(at, chars.len()), matched: false });
+    }
+    let hit = result.hit;
+    SearchHitView {
+        message_id: hit.id.to_string(),
+        conversation_id: hit.conversation_id.to_string(),
+        conversation_title: hit.conversation_title,
+        role: hit.role,
+        snippet,
+        created_at: hit.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     }
 }
 
@@ -114,25 +147,52 @@ impl ChatPort for BrowserChat {
         })
     }
 
-    async fn load(&self, id: String, before: Option<String>, show: Option<u32>) -> Result<ConversationView, FormError> {
+    async fn load(&self, id: String, window: Window) -> Result<ConversationView, FormError> {
         let user = self.user_id().await?;
         let id = conversation_id(&id)?;
-        let (conversation, messages, older_cursor) = match (&before, show) {
-            (None, Some(show)) if show > MESSAGE_PAGE => {
+        let mut focus = None;
+        let (conversation, messages, older_cursor, newer_cursor) = match window {
+            Window::Newest { show: Some(show) } if show > MESSAGE_PAGE => {
                 let conversation = self.chat.conversation(user, id).await?;
                 let (messages, cursor) = self.newest(user, id, show.min(MAX_SHOWN)).await?;
-                (conversation, messages, cursor)
+                (conversation, messages, cursor, None)
             }
-            _ => self.chat.open(user, id, Some(MESSAGE_PAGE), before.as_deref()).await?,
+            Window::Newest { .. } => {
+                let (conversation, messages, older) = self.chat.open(user, id, Some(MESSAGE_PAGE), None).await?;
+                (conversation, messages, older, None)
+            }
+            Window::Before(cursor) => {
+                let (conversation, messages, older) = self.chat.open(user, id, Some(MESSAGE_PAGE), Some(&cursor)).await?;
+                (conversation, messages, older, None)
+            }
+            Window::From(cursor) => {
+                let conversation = self.chat.conversation(user, id).await?;
+                let (messages, newer) = self.chat.newer_messages(user, id, Some(MESSAGE_PAGE), &cursor).await?;
+                (conversation, messages, None, newer)
+            }
+            Window::Around(message) => {
+                let message = message.parse().map_err(|_| FormError::NotFound)?;
+                let (conversation, around) = self.chat.messages_around(user, id, message, AROUND, AROUND).await?;
+                focus = Some(message.to_string());
+                (conversation, around.messages, around.older, around.newer)
+            }
         };
-        let awaiting_reply = before.is_none() && messages.last().is_some_and(|m| m.role == "user");
+        let awaiting_reply = newer_cursor.is_none() && messages.last().is_some_and(|m| m.role == "user");
         Ok(ConversationView {
             id: conversation.id.to_string(),
             title: conversation.title,
             messages: messages.into_iter().map(view_of).collect(),
             older_cursor,
+            newer_cursor,
+            focus,
             awaiting_reply,
         })
+    }
+
+    async fn search(&self, q: String, cursor: Option<String>) -> Result<SearchResults, FormError> {
+        let user = self.user_id().await?;
+        let (_, results, next_cursor) = self.chat.search(user, Some(&q), Some(SEARCH_PAGE), cursor.as_deref()).await?;
+        Ok(SearchResults { results: results.into_iter().map(hit_view).collect(), next_cursor })
     }
 
     async fn create(&self) -> Result<String, FormError> {

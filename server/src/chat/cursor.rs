@@ -36,6 +36,29 @@ pub fn decode(cursor: &str) -> Option<Position> {
     Some(Position { at, id: id.parse().ok()? })
 }
 
+/// How deep search results can be paged: ranked results are paged by offset, and nobody reads a
+/// thousand pages of them.
+const MAX_OFFSET: u32 = 10_000;
+
+/// A cursor for ranked results (search), which have no stable sort key to continue from: how many
+/// results came before.
+pub fn encode_offset(offset: u32) -> String {
+    URL_SAFE_NO_PAD.encode(format!("offset|{offset}"))
+}
+
+/// The offset in a search cursor from a request's `field`: 0 when absent or blank, an error when it is
+/// not one of ours.
+pub fn offset_from_param(raw: Option<&str>, field: &str) -> Result<u32, FieldErrors> {
+    let Some(raw) = raw.filter(|c| !c.trim().is_empty()) else { return Ok(0) };
+    URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("offset|")?.parse::<u32>().ok())
+        .filter(|offset| *offset <= MAX_OFFSET)
+        .ok_or_else(|| FieldErrors::from([(field.to_owned(), vec!["This cursor is not valid.".to_owned()])]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +69,16 @@ mod tests {
         assert_eq!(decode(&encode(position)), Some(position));
         for garbage in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("12|not-a-uuid"), &URL_SAFE_NO_PAD.encode("x|y")] {
             assert_eq!(decode(garbage), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn offset_cursors_round_trip_and_others_are_refused() {
+        assert_eq!(offset_from_param(Some(&encode_offset(40)), "cursor").unwrap(), 40);
+        assert_eq!(offset_from_param(None, "cursor").unwrap(), 0);
+        let position = Position { at: DateTime::from_timestamp_micros(1).unwrap(), id: uuid::Uuid::now_v7() };
+        for garbage in ["abc", &encode(position), &encode_offset(MAX_OFFSET + 1), &URL_SAFE_NO_PAD.encode("offset|-1")] {
+            assert!(offset_from_param(Some(garbage), "cursor").is_err(), "{garbage:?}");
         }
     }
 }

@@ -18,7 +18,8 @@ use super::cursor;
 use crate::{
     assistant::{Assistant, AssistantError, ReplyPiece, Role, ToolCall, Turn},
     auth::FieldErrors,
-    db::{Conversation, Database, DbError, Message},
+    db::{Conversation, Database, DbError, Message, MessageHit, Position},
+    search::{self, SearchQuery},
     tools::UserTools,
 };
 
@@ -27,6 +28,7 @@ pub const MAX_CONTENT_CHARS: usize = 32_000;
 pub const DEFAULT_CONVERSATION_PAGE: u32 = 20;
 pub const DEFAULT_MESSAGE_PAGE: u32 = 50;
 pub const MAX_SEARCH_CHARS: usize = 200;
+pub const DEFAULT_SEARCH_PAGE: u32 = 20;
 /// The most earlier messages ever sent to the assistant, whatever the character budget.
 const HISTORY_MESSAGES: u32 = 100;
 
@@ -38,6 +40,26 @@ pub enum ChatError {
     NotFound,
     #[error("the database is unavailable")]
     Database(#[from] DbError),
+}
+
+/// A message that matched a search, and the piece of it to show.
+#[derive(Clone, Debug)]
+pub struct SearchResult {
+    pub hit: MessageHit,
+    /// About a line of the message around the first match.
+    pub snippet: String,
+    /// The matches in `snippet`, as character ranges `[start, end)`.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// A window of a conversation's messages, oldest first, and the cursors beyond its two ends.
+#[derive(Clone, Debug)]
+pub struct Around {
+    pub messages: Vec<Message>,
+    /// Continues with older messages (`before=`), if there are any.
+    pub older: Option<String>,
+    /// Continues with newer messages, if there are any.
+    pub newer: Option<String>,
 }
 
 /// What happens to a reply, as it happens.
@@ -106,7 +128,79 @@ impl ChatService {
         if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
             return Err(invalid("q", "Search for at most 200 characters."));
         }
-        let page = self.db.list_conversations(user_id, limit, after, search).await?;
+        let search = search.map(SearchQuery::parse);
+        let page = self.db.list_conversations(user_id, limit, after, search.as_ref()).await?;
+        Ok((page.items, page.next.map(cursor::encode)))
+    }
+
+    /// The user's messages that match `q`, best first, each with a snippet around the match.
+    pub async fn search(
+        &self,
+        user_id: Uuid,
+        q: Option<&str>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<(SearchQuery, Vec<SearchResult>, Option<String>), ChatError> {
+        let text = q.map(str::trim).unwrap_or_default();
+        if text.is_empty() {
+            return Err(invalid("q", "Type something to search for."));
+        }
+        if text.chars().count() > MAX_SEARCH_CHARS {
+            return Err(invalid("q", "Search for at most 200 characters."));
+        }
+        let limit = page_limit(limit, DEFAULT_SEARCH_PAGE)?;
+        let offset = cursor::offset_from_param(cursor, "cursor").map_err(ChatError::Validation)?;
+        let query = SearchQuery::parse(text);
+        let mut hits = self.db.search_messages(user_id, &query, limit + 1, offset).await?;
+        let next = (hits.len() > limit as usize).then(|| cursor::encode_offset(offset + limit));
+        hits.truncate(limit as usize);
+        let results = hits
+            .into_iter()
+            .map(|hit| {
+                let (snippet, highlights) = search::snippet(&query, &hit.content);
+                SearchResult { hit, snippet, highlights }
+            })
+            .collect();
+        Ok((query, results, next))
+    }
+
+    /// The messages around one of the conversation's messages, oldest first: up to `before` older ones,
+    /// that message, and up to `after` newer ones; with the cursors that continue older and newer.
+    pub async fn messages_around(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+        before: u32,
+        after: u32,
+    ) -> Result<(Conversation, Around), ChatError> {
+        let conversation = self.conversation(user_id, conversation_id).await?;
+        let target = self.db.find_message(user_id, conversation_id, message_id).await?.ok_or(ChatError::NotFound)?;
+        let at = Position { at: target.created_at, id: target.id };
+        let older = self.db.list_messages(user_id, conversation_id, before, Some(at)).await?;
+        let newer = self.db.list_messages_from(user_id, conversation_id, after + 1, at).await?;
+        let mut messages = older.items;
+        messages.extend(newer.items);
+        Ok((
+            conversation,
+            Around { messages, older: older.next.map(cursor::encode), newer: newer.next.map(cursor::encode) },
+        ))
+    }
+
+    /// One page of messages from the `from` cursor (a "Load newer" cursor) on, oldest first.
+    pub async fn newer_messages(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        limit: Option<u32>,
+        from: &str,
+    ) -> Result<(Vec<Message>, Option<String>), ChatError> {
+        self.conversation(user_id, conversation_id).await?;
+        let limit = page_limit(limit, DEFAULT_MESSAGE_PAGE)?;
+        let from = cursor::from_param(Some(from), "after")
+            .map_err(ChatError::Validation)?
+            .ok_or_else(|| invalid("after", "This cursor is not valid."))?;
+        let page = self.db.list_messages_from(user_id, conversation_id, limit, from).await?;
         Ok((page.items, page.next.map(cursor::encode)))
     }
 

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{db_now, on_pool, Backend, Database, DbError};
+use super::{db_now, on_pool, Database, DbError};
+use crate::search::SearchQuery;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Conversation {
@@ -50,6 +51,7 @@ pub struct Page<T> {
 
 impl Database {
     pub async fn create_conversation(&self, user_id: Uuid, title: &str) -> Result<Conversation, DbError> {
+        let _turn = self.write_turn().await?;
         let now = db_now();
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
             "INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
@@ -72,14 +74,14 @@ impl Database {
         .fetch_optional(pool).await)?)
     }
 
-    /// The user's conversations, most recently updated first; with `search`, only those whose title or
-    /// any message contains it (ignoring the case of ASCII letters on both backends).
+    /// The user's conversations, most recently updated first; with `search`, only those whose title
+    /// contains its text or with a message that matches it (see `db::search`).
     pub async fn list_conversations(
         &self,
         user_id: Uuid,
         limit: u32,
         after: Option<Position>,
-        search: Option<&str>,
+        search: Option<&SearchQuery>,
     ) -> Result<Page<Conversation>, DbError> {
         let fetch = i64::from(limit) + 1;
         let after = after.unwrap_or_else(Position::past_everything);
@@ -96,35 +98,7 @@ impl Database {
                 .bind(fetch)
                 .fetch_all(pool).await)?
             }
-            Some(search) => {
-                let pattern = like_pattern(search);
-                // One statement for both backends; only the operator differs, since PostgreSQL's LIKE
-                // is case-sensitive and SQLite's already folds ASCII case.
-                macro_rules! search_sql {
-                    ($like:literal) => {
-                        concat!(
-                            r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
-                             WHERE c.user_id = $1 AND (c.updated_at, c.id) < ($2, $3)
-                               AND (c.title ", $like, r" $4 ESCAPE '\'
-                                    OR EXISTS (SELECT 1 FROM messages m
-                                               WHERE m.conversation_id = c.id AND m.content ", $like, r" $4 ESCAPE '\'))
-                             ORDER BY c.updated_at DESC, c.id DESC LIMIT $5"
-                        )
-                    };
-                }
-                let sql = match self.backend() {
-                    Backend::Sqlite => search_sql!("LIKE"),
-                    Backend::Postgres => search_sql!("ILIKE"),
-                };
-                on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(sql)
-                    .bind(user_id)
-                    .bind(after.at)
-                    .bind(after.id)
-                    .bind(&pattern)
-                    .bind(fetch)
-                    .fetch_all(pool)
-                    .await)?
-            }
+            Some(search) => self.search_conversations(user_id, fetch, after, search).await?,
         };
         let next = (rows.len() > limit as usize).then(|| {
             rows.truncate(limit as usize);
@@ -135,6 +109,7 @@ impl Database {
 
     /// Renaming is an update: the conversation moves to the top of the list.
     pub async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> Result<Option<Conversation>, DbError> {
+        let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
             "UPDATE conversations SET title = $1, updated_at = $2 WHERE id = $3 AND user_id = $4
              RETURNING id, title, created_at, updated_at",
@@ -148,6 +123,7 @@ impl Database {
 
     /// Deletes the conversation and its messages; `false` when the user has no such conversation.
     pub async fn delete_conversation(&self, user_id: Uuid, id: Uuid) -> Result<bool, DbError> {
+        let _turn = self.write_turn().await?;
         let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
@@ -186,6 +162,44 @@ impl Database {
         Ok(Page { items: rows, next })
     }
 
+    /// The first `limit` messages at or after `from`, oldest first; `next` is where the following page
+    /// starts (the first message not returned), if there is one.
+    pub async fn list_messages_from(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        limit: u32,
+        from: Position,
+    ) -> Result<Page<Message>, DbError> {
+        let mut rows = on_pool!(self, |pool| sqlx::query_as::<_, Message>(
+            "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at, m.tool_calls
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.conversation_id = $1 AND c.user_id = $2 AND (m.created_at, m.id) >= ($3, $4)
+             ORDER BY m.created_at, m.id LIMIT $5",
+        )
+        .bind(conversation_id)
+        .bind(user_id)
+        .bind(from.at)
+        .bind(from.id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(pool).await)?;
+        let next = if rows.len() > limit as usize { rows.pop().map(|m| Position { at: m.created_at, id: m.id }) } else { None };
+        Ok(Page { items: rows, next })
+    }
+
+    /// One message of one of the user's conversations.
+    pub async fn find_message(&self, user_id: Uuid, conversation_id: Uuid, id: Uuid) -> Result<Option<Message>, DbError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Message>(
+            "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at, m.tool_calls
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.id = $1 AND m.conversation_id = $2 AND c.user_id = $3",
+        )
+        .bind(id)
+        .bind(conversation_id)
+        .bind(user_id)
+        .fetch_optional(pool).await)?)
+    }
+
     /// Appends a message and marks the conversation as active, in one transaction.
     pub async fn add_message(
         &self,
@@ -195,6 +209,7 @@ impl Database {
         not_before: Option<DateTime<Utc>>,
         tool_calls: Option<&str>,
     ) -> Result<Message, DbError> {
+        let _turn = self.write_turn().await?;
         // A reply must sort after the message it answers even when both land in the same microsecond.
         let mut now = db_now();
         if let Some(floor) = not_before
@@ -229,21 +244,44 @@ impl Database {
 
     /// Stores a conversation's history in one transaction, alternating user and assistant messages with
     /// the given contents, a microsecond apart (imports and benchmarks: `add_message` per message would
-    /// commit each one).
+    /// commit each one). Rows go in a few hundred per statement, which both backends take as one
+    /// `VALUES` list (well under SQLite's limit of 32,766 parameters).
     pub async fn add_message_history(&self, conversation_id: Uuid, contents: &[String]) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
+        const ROWS_PER_STATEMENT: usize = 500;
         let start = db_now();
+        let statement = |rows: usize| {
+            let values: Vec<String> = (0..rows)
+                .map(|row| {
+                    let p = row * 5;
+                    format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+                })
+                .collect();
+            format!("INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES {}", values.join(", "))
+        };
+        let full = statement(ROWS_PER_STATEMENT);
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            for (n, content) in contents.iter().enumerate() {
-                let role = if n % 2 == 0 { "user" } else { "assistant" };
-                sqlx::query("INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(Uuid::now_v7())
-                    .bind(conversation_id)
-                    .bind(role)
-                    .bind(content)
-                    .bind(start + chrono::Duration::microseconds(n as i64))
-                    .execute(&mut *tx)
-                    .await?;
+            for (batch, chunk) in contents.chunks(ROWS_PER_STATEMENT).enumerate() {
+                let partial;
+                let sql = if chunk.len() == ROWS_PER_STATEMENT {
+                    full.as_str()
+                } else {
+                    partial = statement(chunk.len());
+                    partial.as_str()
+                };
+                let mut query = sqlx::query(sql);
+                for (i, content) in chunk.iter().enumerate() {
+                    let n = batch * ROWS_PER_STATEMENT + i;
+                    let role = if n % 2 == 0 { "user" } else { "assistant" };
+                    query = query
+                        .bind(Uuid::now_v7())
+                        .bind(conversation_id)
+                        .bind(role)
+                        .bind(content)
+                        .bind(start + chrono::Duration::microseconds(n as i64));
+                }
+                query.execute(&mut *tx).await?;
             }
             let last = start + chrono::Duration::microseconds(contents.len() as i64);
             sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
@@ -259,6 +297,7 @@ impl Database {
     /// Sets the title only if it is still the default, so a first message names a new chat but never
     /// overrides a title the user chose.
     pub async fn set_title_if_default(&self, conversation_id: Uuid, default_title: &str, title: &str) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
         on_pool!(self, |pool| sqlx::query("UPDATE conversations SET title = $1 WHERE id = $2 AND title = $3")
             .bind(title)
             .bind(conversation_id)
@@ -276,23 +315,5 @@ impl Database {
         .bind(conversation_id)
         .bind(i64::from(max_messages))
         .fetch_all(pool).await)?)
-    }
-}
-
-/// A LIKE pattern matching `text` anywhere, with LIKE's own wildcards in `text` taken literally.
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_wildcards_in_a_search_are_literal() {
-        assert_eq!(like_pattern("keyset"), "%keyset%");
-        assert_eq!(like_pattern("100%_done"), r"%100\%\_done%");
-        assert_eq!(like_pattern(r"a\b"), r"%a\\b%");
     }
 }

@@ -26,6 +26,7 @@ const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, logi
 impl Database {
     /// Starts a new API login with its first refresh token.
     pub async fn create_login(&self, user_id: Uuid, token: &NewRefreshToken) -> Result<Uuid, DbError> {
+        let _turn = self.write_turn().await?;
         let login_id = Uuid::now_v7();
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -70,6 +71,7 @@ impl Database {
         presented: &[u8],
         next: &NewRefreshToken,
     ) -> Result<RefreshOutcome, DbError> {
+        let _turn = self.write_turn().await?;
         let now = unix_now();
         let outcome = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -121,6 +123,7 @@ impl Database {
 
     /// Revokes one login of `user_id` (a login of another user is left alone).
     pub async fn revoke_login(&self, user_id: Uuid, login_id: Uuid) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
         on_pool!(self, |pool| sqlx::query("UPDATE api_logins SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(unix_now())
             .bind(login_id)
@@ -148,6 +151,7 @@ impl Database {
         keep_login: Option<Uuid>,
         keep_session: Option<&str>,
     ) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(

@@ -5,12 +5,14 @@
 //! shared server for many instances), chosen by the scheme of `DATABASE_URL`. Every statement is written
 //! once, with `$1`-style placeholders that both understand (SQLite binds `$N` to the N-th argument), and
 //! [`on_pool!`] expands it against whichever pool this database holds. Only what the two engines really
-//! do differently (connecting, locking, the health probe, case-insensitive LIKE) is written per backend.
+//! do differently (connecting, locking, the health probe, case-insensitive LIKE, full-text search) is written
+//! per backend.
 
 mod connect;
 mod conversations;
 mod logins;
 mod rate_limits;
+mod search;
 mod sessions;
 mod tasks;
 pub mod transfer;
@@ -18,10 +20,13 @@ mod users;
 
 pub use connect::{DatabaseSettings, DbTarget};
 pub use conversations::{Conversation, Message, Page, Position};
+pub use search::MessageHit;
 pub use logins::{NewRefreshToken, RefreshOutcome};
 pub use sessions::{DbSessionStore, SESSION_USER_KEY};
 pub use tasks::{Task, TaskChange};
 pub use users::User;
+
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{migrate::{MigrateError, Migrator}, PgPool, SqlitePool};
@@ -95,7 +100,24 @@ pub fn db_now() -> DateTime<Utc> {
 #[derive(Clone, Debug)]
 pub struct Database {
     pub(crate) pool: Pool,
+    /// SQLite only: the turn to write (see [`Database::write_turn`]).
+    write_gate: Option<Arc<WriteGate>>,
 }
+
+/// SQLite lets one connection write at a time, and a connection that finds the lock taken polls for it
+/// with growing sleeps, so under many concurrent writers an unlucky one keeps losing the race until its
+/// timeout (a 503), while holding a pool connection all along. Writers of this process therefore queue
+/// here first, in arrival order, and reach SQLite one at a time; readers never wait (WAL). PostgreSQL
+/// locks rows, not the database, and needs none of this.
+#[derive(Debug)]
+struct WriteGate {
+    turn: tokio::sync::Mutex<()>,
+    /// The longest wait for the turn, as for a pool connection, before the database counts as unavailable.
+    timeout: Duration,
+}
+
+/// Held while writing; dropping it gives the next writer its turn.
+pub(crate) struct WriteTurn<'a>(#[allow(dead_code)] Option<tokio::sync::MutexGuard<'a, ()>>);
 
 impl Database {
     /// Opens the database named by `url` (`sqlite:` or `postgres:`/`postgresql:`) with default settings.
@@ -106,11 +128,24 @@ impl Database {
     /// Opens the database named by `url`. SQLite files (and their folder) are created if missing;
     /// an unreachable PostgreSQL is retried for `settings.connect_retry`, then reported by host and cause.
     pub async fn connect_with(url: &str, settings: &DatabaseSettings) -> Result<Self, DbError> {
-        let pool = match DbTarget::parse(url)? {
-            DbTarget::Sqlite(options) => Pool::Sqlite(connect::sqlite(options, settings).await?),
-            DbTarget::Postgres(options) => Pool::Postgres(connect::postgres(options, settings).await?),
+        let (pool, write_gate) = match DbTarget::parse(url)? {
+            DbTarget::Sqlite(options) => {
+                let gate = WriteGate { turn: tokio::sync::Mutex::new(()), timeout: settings.acquire_timeout };
+                (Pool::Sqlite(connect::sqlite(options, settings).await?), Some(Arc::new(gate)))
+            }
+            DbTarget::Postgres(options) => (Pool::Postgres(connect::postgres(options, settings).await?), None),
         };
-        Ok(Database { pool })
+        Ok(Database { pool, write_gate })
+    }
+
+    /// Waits for this process's turn to write (SQLite; at once on PostgreSQL). Every method that writes
+    /// takes it first, and calls no other method that writes while holding it.
+    pub(crate) async fn write_turn(&self) -> Result<WriteTurn<'_>, DbError> {
+        let Some(gate) = &self.write_gate else { return Ok(WriteTurn(None)) };
+        match tokio::time::timeout(gate.timeout, gate.turn.lock()).await {
+            Ok(guard) => Ok(WriteTurn(Some(guard))),
+            Err(_) => Err(DbError::Query(sqlx::Error::PoolTimedOut)),
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -6,6 +6,7 @@ use super::{on_pool, Database, DbError};
 impl Database {
     /// Counts one hit for `subject` in the second `at` (Unix seconds).
     pub async fn add_rate_limit_hit(&self, bucket: &str, subject: &str, at: i64) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
         on_pool!(self, |pool| sqlx::query(
             "INSERT INTO rate_limit_hits (bucket, subject, window_start, hits) VALUES ($1, $2, $3, 1)
              ON CONFLICT (bucket, subject, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1",

@@ -79,6 +79,7 @@ fn owner(record: &Record) -> Option<Uuid> {
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let _turn = self.db.write_turn().await.map_err(backend)?;
         // A fresh random id collides with an existing one essentially never; if it does, draw again.
         loop {
             let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
@@ -112,6 +113,7 @@ impl SessionStore for DbSessionStore {
         if self.unchanged(&record.id, &data, expires_at) {
             return Ok(());
         }
+        let _turn = self.db.write_turn().await.map_err(backend)?;
         on_pool!(self.db, |pool| sqlx::query("UPDATE sessions SET user_id = $1, data = $2, expires_at = $3 WHERE id = $4")
         .bind(owner(record))
         .bind(&data)
@@ -143,6 +145,8 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+
+        let _turn = self.db.write_turn().await.map_err(backend)?;
         self.forget(id);
         on_pool!(self.db, |pool| sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
@@ -162,6 +166,7 @@ impl ExpiredDeletion for DbSessionStore {
 impl Database {
     /// Housekeeping: drops expired sessions, refresh tokens and old rate-limit hits.
     pub async fn delete_expired_rows(&self) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
         let now = unix_now();
         on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
         on_pool!(self, |pool| sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;

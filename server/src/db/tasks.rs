@@ -26,6 +26,7 @@ pub struct TaskChange {
 
 impl Database {
     pub async fn create_task(&self, user_id: Uuid, title: &str, description: Option<&str>) -> Result<Task, DbError> {
+        let _turn = self.write_turn().await?;
         let now = db_now();
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Task>(
             "INSERT INTO tasks (id, user_id, title, description, completed, created_at, updated_at)
@@ -95,6 +96,7 @@ impl Database {
 
     /// Applies `change` to the user's task; `None` when there is no such task.
     pub async fn update_task(&self, user_id: Uuid, id: Uuid, change: &TaskChange) -> Result<Option<Task>, DbError> {
+        let _turn = self.write_turn().await?;
         let now = db_now();
         let (set_description, description) = match &change.description {
             Some(description) => (true, description.as_deref()),
@@ -121,6 +123,7 @@ impl Database {
 
     /// `false` when there was no such task.
     pub async fn delete_task(&self, user_id: Uuid, id: Uuid) -> Result<bool, DbError> {
+        let _turn = self.write_turn().await?;
         let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)

@@ -28,6 +28,7 @@ impl Database {
         display_name: Option<&str>,
         password_hash: &str,
     ) -> Result<User, DbError> {
+        let _turn = self.write_turn().await?;
         let now = db_now();
         let user = on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
@@ -65,6 +66,8 @@ impl Database {
     }
 
     pub async fn update_password_hash(&self, id: Uuid, password_hash: &str) -> Result<(), DbError> {
+
+        let _turn = self.write_turn().await?;
         on_pool!(self, |pool| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
             .bind(db_now())
@@ -74,6 +77,8 @@ impl Database {
     }
 
     pub async fn update_display_name(&self, id: Uuid, display_name: &str) -> Result<Option<User>, DbError> {
+
+        let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3
              RETURNING id, email, display_name, instructions, created_at",
@@ -86,6 +91,7 @@ impl Database {
 
     /// Sets (or, with `None`, clears) the user's custom instructions.
     pub async fn update_instructions(&self, id: Uuid, instructions: Option<&str>) -> Result<Option<User>, DbError> {
+        let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "UPDATE users SET instructions = $1, updated_at = $2 WHERE id = $3
              RETURNING id, email, display_name, instructions, created_at",
@@ -108,6 +114,7 @@ impl Database {
 
     /// Deletes the user; every row they own goes with them (foreign keys cascade).
     pub async fn delete_user(&self, id: Uuid) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
         on_pool!(self, |pool| sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
         Ok(())
     }

@@ -106,7 +106,7 @@ async fn pages_that_need_an_account_redirect_to_login_with_next() {
 async fn protected_pages_redirect_whatever_the_accept_header() {
     let app = spawn_app().await;
     for accept in [Some("*/*"), Some("application/json"), None] {
-        for path in ["/chat", "/account"] {
+        for path in ["/chat", "/account", "/tasks", "/search"] {
             let mut request = app.client.get(app.url(path));
             if let Some(accept) = accept {
                 request = request.header(header::ACCEPT, accept);
@@ -340,4 +340,43 @@ async fn concurrent_renders_of_the_conversation_page_all_answer_whole() {
             }
         }
     }
+}
+
+/// Search without JavaScript: the results page lists the matching messages with the words marked, each a
+/// link that opens its conversation at that message, however far back, and only ever the user's own.
+#[tokio::test]
+async fn search_results_open_the_conversation_at_the_message() {
+    let app = spawn_app().await;
+    let (cookie, token) = signed_up_with_token(&app).await;
+    let conversation = app.new_conversation(&token).await;
+    let old = app.say(&token, &conversation, "The combination is written under the teapot").await["message"]["id"].as_str().unwrap().to_owned();
+    for n in 0..40 {
+        app.say(&token, &conversation, &format!("Later chatter {n}")).await;
+    }
+
+    let results = page(&app, "/search?q=teapot", Some(&cookie)).await;
+    assert_eq!(results.status(), 200);
+    let html = results.text().await.unwrap();
+    assert!(html.contains("<mark>teapot</mark>"), "{html}");
+    let link = format!("/chat/{conversation}?around={old}#m-{old}");
+    assert!(html.contains(&link), "a result links to its message: {html}");
+
+    let opened = page(&app, &format!("/chat/{conversation}?around={old}"), Some(&cookie)).await;
+    assert_eq!(opened.status(), 200);
+    let html = opened.text().await.unwrap();
+    assert!(html.contains(&format!(r#"id="m-{old}" aria-current="true""#)), "the message is marked: {html}");
+    assert!(html.contains("Load newer"), "newer messages are one link away");
+    assert!(!html.contains("Later chatter 39"), "the window is around the message, not the newest page");
+
+    // Someone else's message, or a malformed id, names nothing.
+    let (other_cookie, _) = signed_up_with_token(&app).await;
+    let theirs = page(&app, &format!("/chat/{conversation}?around={old}"), Some(&other_cookie)).await;
+    assert_eq!(theirs.status(), 404);
+    let unknown = page(&app, &format!("/chat/{conversation}?around=not-an-id"), Some(&cookie)).await;
+    assert_eq!(unknown.status(), 404);
+    let nothing = page(&app, "/search?q=teapot", Some(&other_cookie)).await.text().await.unwrap();
+    assert!(nothing.contains("No messages match"), "{nothing}");
+    let empty = page(&app, "/search?q=", Some(&cookie)).await;
+    assert_eq!(empty.status(), 200);
+    assert!(empty.text().await.unwrap().contains("Type something to search for."));
 }

@@ -18,4 +18,5 @@ mod openapi;
 mod pages;
 mod rate_limits;
 mod scale;
+mod search;
 mod tasks;
