@@ -61,6 +61,8 @@ test.describe('search', () => {
 
     // From there, newer messages load in place, and the reader can go on to the newest.
     await expect(page.locator('html')).toHaveAttribute('data-hydrated', '');
+    // Hydrating did not scroll away from it.
+    await expect(page.getByRole('article', { name: 'You said' }).filter({ hasText: 'recipe for periwinkle jam' })).toBeInViewport();
     const before = await page.getByRole('article', { name: 'You said' }).count();
     const url = page.url();
     await page.getByRole('button', { name: 'Load newer' }).click();

@@ -329,11 +329,12 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
             request_animation_frame(scroll_to_bottom);
         }
     });
-    // Keep following the reply while it streams in.
+    // Keep following the reply while it streams in (and only then: on hydration this would undo the
+    // browser's scroll to a message the page was opened at).
     Effect::new(move |_| {
-        streaming.track();
-        pending_user.track();
-        request_animation_frame(scroll_to_bottom);
+        if streaming.with(Option::is_some) || pending_user.with(Option::is_some) {
+            request_animation_frame(scroll_to_bottom);
+        }
     });
 
     // Fetches the newest page and merges it, so stored messages (rendered Markdown) replace local ones.

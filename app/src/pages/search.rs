@@ -68,7 +68,7 @@ fn ResultList(q: String, results: SearchResults) -> impl IntoView {
         .map(|cursor| format!("/search?q={}&cursor={}", encode_query_value(&q), encode_query_value(&cursor)));
     view! {
         <ol class="search-results" aria-label="Matching messages">
-            {results.results.into_iter().map(|hit| view! { <ResultItem hit/> }).collect_view()}
+            {results.results.into_iter().map(|hit| view! { <ResultItem hit/> }.into_any()).collect_view()}
         </ol>
         {more.map(|href| view! { <p class="load-older"><a class="button" href=href>"More results"</a></p> })}
     }
@@ -96,6 +96,7 @@ fn ResultItem(hit: SearchHitView) -> impl IntoView {
             </a>
         </li>
     }
+    .into_any()
 }
 
 /// This page is never hydrated, so the server's clock is the only one its times are relative to.
