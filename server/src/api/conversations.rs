@@ -10,7 +10,7 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
     },
-    routing::{get, post},
+    routing::{get, patch, post},
     Json, Router,
 };
 use chrono::SecondsFormat;
@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{
-    extract::{ApiJson, ApiUser, OptionalJson, PathId},
+    extract::{ApiJson, ApiUser, OptionalJson, PathId, PathIds},
     ErrorBody,
 };
 use crate::{
@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations", get(list).post(create))
         .route("/conversations/{id}", get(show).patch(rename).delete(delete))
         .route("/conversations/{id}/messages", get(messages).post(send))
+        .route("/conversations/{id}/messages/{message_id}", patch(edit))
         .route("/conversations/{id}/reply", post(retry))
 }
 
@@ -276,6 +277,26 @@ pub(super) async fn send(
 ) -> Result<Response, ApiError> {
     let body = body_after_id(&state, user.id, id, body).await?;
     let (_, events) = state.chat.send(user.id, id, &body.content).await?;
+    reply_response(&headers, events).await
+}
+
+/// Edits one of the user's messages: every later message is replaced by a new reply to the edited one,
+/// which answers like a send (JSON, or server-sent events with `Accept: text/event-stream`).
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}/messages/{message_id}", tag = "conversations", params(("id" = String, Path), ("message_id" = String, Path)), request_body = SendRequest, security(("bearer" = [])), responses(
+    (status = 201, description = "The edited message and its new reply (or an event stream)", body = Exchange),
+    (status = 400, description = "`validation_failed`: content 1 to 32,000 characters, or not a user message", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 502, description = "`assistant_unavailable`: the edit is saved, no reply is", body = ErrorBody),
+))]
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    user: ApiUser,
+    PathIds(id, message_id): PathIds,
+    headers: HeaderMap,
+    body: Result<ApiJson<SendRequest>, ApiError>,
+) -> Result<Response, ApiError> {
+    let body = body_after_id(&state, user.id, id, body).await?;
+    let (_, events) = state.chat.edit(user.id, id, message_id, &body.content).await?;
     reply_response(&headers, events).await
 }
 

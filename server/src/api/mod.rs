@@ -41,7 +41,7 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         auth::signup, auth::login, auth::refresh, auth::logout,
         me::show, me::update, me::change_password, me::delete,
         conversations::list, conversations::create, conversations::show, conversations::rename,
-        conversations::delete, conversations::messages, conversations::send, conversations::retry,
+        conversations::delete, conversations::messages, conversations::send, conversations::edit, conversations::retry,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete,
         search::search,
     ),

@@ -89,6 +89,18 @@ fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ChatError> {
     cursor::page_limit(limit, default).map_err(ChatError::Validation)
 }
 
+/// A message's content: trimmed, 1 to 32,000 characters.
+fn parse_content(raw: &str) -> Result<&str, ChatError> {
+    let content = raw.trim();
+    if content.is_empty() {
+        return Err(invalid("content", "Message cannot be empty."));
+    }
+    if content.chars().count() > MAX_CONTENT_CHARS {
+        return Err(invalid("content", "Message must be at most 32,000 characters."));
+    }
+    Ok(content)
+}
+
 fn parse_title(raw: &str) -> Result<String, ChatError> {
     crate::fields::title(raw).map_err(ChatError::Validation)
 }
@@ -276,15 +288,28 @@ impl ChatService {
         content: &str,
     ) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
         self.conversation(user_id, conversation_id).await?;
-        let content = content.trim();
-        if content.is_empty() {
-            return Err(invalid("content", "Message cannot be empty."));
-        }
-        if content.chars().count() > MAX_CONTENT_CHARS {
-            return Err(invalid("content", "Message must be at most 32,000 characters."));
-        }
+        let content = parse_content(content)?;
         let message = self.db.add_message(conversation_id, Role::User.as_str(), content, None, None).await?;
         self.db.set_title_if_default(conversation_id, DEFAULT_TITLE, &title_from(content)).await?;
+        Ok((message.clone(), self.start_reply(user_id, message)))
+    }
+
+    /// Edits one of the user's messages: its content is replaced, every later message (the replies to it
+    /// and what followed) is deleted, and the assistant answers it anew, as after a send.
+    pub async fn edit(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+        content: &str,
+    ) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
+        self.conversation(user_id, conversation_id).await?;
+        let original = self.db.find_message(user_id, conversation_id, message_id).await?.ok_or(ChatError::NotFound)?;
+        if original.role != Role::User.as_str() {
+            return Err(invalid("message_id", "Only your own messages can be edited."));
+        }
+        let content = parse_content(content)?;
+        let message = self.db.replace_from(user_id, conversation_id, message_id, content).await?.ok_or(ChatError::NotFound)?;
         Ok((message.clone(), self.start_reply(user_id, message)))
     }
 

@@ -242,6 +242,49 @@ impl Database {
         Ok(message)
     }
 
+    /// Replaces the content of one of the user's messages and deletes every later message of its
+    /// conversation, in one transaction; `None` when the user has no such user message there.
+    pub async fn replace_from(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+        content: &str,
+    ) -> Result<Option<Message>, DbError> {
+        let _turn = self.write_turn().await?;
+        let message = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let message = sqlx::query_as::<_, Message>(
+                "UPDATE messages SET content = $1
+                 WHERE id = $2 AND conversation_id = $3 AND role = 'user'
+                   AND conversation_id IN (SELECT id FROM conversations WHERE id = $3 AND user_id = $4)
+                 RETURNING id, conversation_id, role, content, created_at, tool_calls",
+            )
+            .bind(content)
+            .bind(message_id)
+            .bind(conversation_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(message) = &message {
+                sqlx::query("DELETE FROM messages WHERE conversation_id = $1 AND (created_at, id) > ($2, $3)")
+                    .bind(conversation_id)
+                    .bind(message.created_at)
+                    .bind(message.id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+                    .bind(db_now())
+                    .bind(conversation_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            message
+        });
+        Ok(message)
+    }
+
     /// Stores a conversation's history in one transaction, alternating user and assistant messages with
     /// the given contents, a microsecond apart (imports and benchmarks: `add_message` per message would
     /// commit each one). Rows go in a few hundred per statement, which both backends take as one

@@ -435,3 +435,77 @@ async fn search_finds_conversations_by_title_or_message_and_only_the_users_own()
 fn urlencoding(text: &str) -> String {
     text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
+
+#[tokio::test]
+async fn editing_a_message_replaces_only_the_later_messages_and_answers_again() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let id = app.new_conversation(&token).await;
+    let first = app.say(&token, &id, "First question").await;
+    let second = app.say(&token, &id, "Second question about quinces").await;
+    app.say(&token, &id, "Third question").await;
+    assert_eq!(history(&app, &token, &id).await.len(), 6);
+
+    let message_id = second["message"]["id"].as_str().unwrap();
+    let path = format!("/api/v1/conversations/{id}/messages/{message_id}");
+    let edited = json_of(
+        app.send_authed(Method::PATCH, &path, &token, Some(&json!({ "content": "  Second question about medlars " }))).await,
+        201,
+    )
+    .await;
+    assert_eq!(edited["message"]["id"], message_id, "the same message, edited");
+    assert_eq!(edited["message"]["content"], "Second question about medlars");
+    assert_eq!(edited["reply"]["content"], demo_reply("Second question about medlars"));
+
+    let after = history(&app, &token, &id).await;
+    let ids: Vec<&str> = after.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            first["message"]["id"].as_str().unwrap(),
+            first["reply"]["id"].as_str().unwrap(),
+            message_id,
+            edited["reply"]["id"].as_str().unwrap()
+        ],
+        "earlier messages stay, later ones are replaced by the new reply"
+    );
+    // The search index follows the edit.
+    let search = |q: &str| format!("/api/v1/search?q={q}");
+    let stale = json_of(app.get_authed(&search("quinces"), &token).await, 200).await;
+    assert_eq!(stale["results"], json!([]));
+    let fresh = json_of(app.get_authed(&search("medlars"), &token).await, 200).await;
+    assert!(fresh["results"].as_array().unwrap().iter().any(|r| r["message_id"] == message_id));
+
+    // As a stream, like a send.
+    let streamed = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": "Streamed edit" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 201);
+    let text = streamed.text().await.unwrap();
+    assert!(text.contains("event: delta") && text.contains("event: done"), "{text}");
+    assert_eq!(history(&app, &token, &id).await.len(), 4);
+
+    // Refusals: an assistant message, empty content, unknown or malformed ids, someone else's.
+    let reply_path = format!("/api/v1/conversations/{id}/messages/{}", first["reply"]["id"].as_str().unwrap());
+    let body = json!({ "content": "x" });
+    assert_eq!(error_code(app.send_authed(Method::PATCH, &reply_path, &token, Some(&body)).await, 400).await, "validation_failed");
+    assert_eq!(error_code(app.send_authed(Method::PATCH, &path, &token, Some(&json!({ "content": "  " }))).await, 400).await, "validation_failed");
+    let unknown = format!("/api/v1/conversations/{id}/messages/{}", uuid::Uuid::now_v7());
+    assert_eq!(error_code(app.send_authed(Method::PATCH, &unknown, &token, Some(&body)).await, 404).await, "not_found");
+    let malformed = format!("/api/v1/conversations/{id}/messages/not-a-uuid");
+    assert_eq!(error_code(app.send_authed(Method::PATCH, &malformed, &token, Some(&body)).await, 404).await, "not_found");
+    let stranger = app.new_user_token().await;
+    assert_eq!(error_code(app.send_authed(Method::PATCH, &path, &stranger, Some(&body)).await, 404).await, "not_found");
+    assert_eq!(history(&app, &token, &id).await.len(), 4, "refused edits change nothing");
+}
+
+async fn history(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    let body = json_of(app.get_authed(&format!("/api/v1/conversations/{id}/messages"), token).await, 200).await;
+    body["messages"].as_array().unwrap().clone()
+}
