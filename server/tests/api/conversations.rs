@@ -7,7 +7,7 @@ use parley::assistant::demo::demo_reply;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{error_code, spawn_app, spawn_app_with, url_encoded, TestApp};
 
 async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let actual = response.status().as_u16();
@@ -408,7 +408,7 @@ async fn search_finds_conversations_by_title_or_message_and_only_the_users_own()
     let found = |q: &str| {
         let app = &app;
         let token = token.clone();
-        let path = format!("/api/v1/conversations?q={}", urlencoding(q));
+        let path = format!("/api/v1/conversations?q={}", url_encoded(q));
         async move {
             let body = json_of(app.get_authed(&path, &token).await, 200).await;
             body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
@@ -432,9 +432,6 @@ async fn search_finds_conversations_by_title_or_message_and_only_the_users_own()
     assert_eq!(error_code(too_long, 400).await, "validation_failed");
 }
 
-fn urlencoding(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
 
 #[tokio::test]
 async fn editing_a_message_replaces_only_the_later_messages_and_answers_again() {

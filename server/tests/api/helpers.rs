@@ -350,3 +350,8 @@ pub async fn all_messages(client: &reqwest::Client, base: &str, token: &str, con
     }
     panic!("more pages than any test writes");
 }
+
+/// `text` as a URL query value: everything but ASCII letters and digits percent-encoded.
+pub fn url_encoded(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}

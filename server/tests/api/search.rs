@@ -5,10 +5,10 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{error_code, spawn_app, sql, TestApp};
+use crate::helpers::{error_code, spawn_app, sql, url_encoded, TestApp};
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Value {
-    let response = app.get_authed(&format!("/api/v1/search?q={}", encode(q)), token).await;
+    let response = app.get_authed(&format!("/api/v1/search?q={}", url_encoded(q)), token).await;
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("a JSON body");
     assert_eq!(status, 200, "searching {q:?}: {body}");
@@ -32,9 +32,6 @@ async fn said(app: &TestApp, token: &str, content: &str) -> String {
     app.say(token, &conversation, content).await["message"]["id"].as_str().unwrap().to_owned()
 }
 
-fn encode(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
 
 #[tokio::test]
 async fn results_are_messages_best_match_first_with_snippet_and_highlights() {
@@ -138,7 +135,7 @@ async fn hostile_queries_are_words_or_a_validation_error_never_a_500() {
     let target = said(&app, &token, "near the OR gate, x-ray \"quotes\" and back\\slash").await;
 
     for q in [r#"""#, "*", "NEAR(", "OR", "-", "\\", r#""unbalanced"#, "a AND (b OR", "^x", "col:val", "'", "%", "_", "&|!", ":*"] {
-        let response = app.get_authed(&format!("/api/v1/search?q={}", encode(q)), &token).await;
+        let response = app.get_authed(&format!("/api/v1/search?q={}", url_encoded(q)), &token).await;
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap();
         assert!(status == 200 || (status == 400 && body["error"]["code"] == "validation_failed"), "{q:?}: {status} {body}");
@@ -149,7 +146,7 @@ async fn hostile_queries_are_words_or_a_validation_error_never_a_500() {
     assert_eq!(found(&app, &token, r#"x-ray "quotes"#).await, vec![target.clone()], "an unbalanced quote quotes nothing");
 
     for q in ["", "   ", &"x".repeat(201), &"word ".repeat(2_000)] {
-        let response = app.get_authed(&format!("/api/v1/search?q={}", encode(q)), &token).await;
+        let response = app.get_authed(&format!("/api/v1/search?q={}", url_encoded(q)), &token).await;
         assert_eq!(error_code(response, 400).await, "validation_failed", "{:?}", &q[..q.len().min(20)]);
     }
     let missing = app.get_authed("/api/v1/search", &token).await;
