@@ -14,7 +14,7 @@ use crate::server_fns::{
     accounts::FormError,
     chat::{
         list_conversations, load_conversation, ConversationList, ConversationView, DeleteConversation, MessageView, NewConversation,
-        RenameConversation, RenderedMessages, RetryReply, SendMessage, StartConversation,
+        RenameConversation, RetryReply, SendMessage, StartConversation,
     },
 };
 use leptos::server_fn::ServerFn;
@@ -83,10 +83,9 @@ pub fn ConversationPage() -> impl IntoView {
             let (rename_errors, notice) = (rename_errors.clone(), notice.clone());
             Suspend::new(async move {
                 match conversation.await {
-                    Ok(mut view) => {
+                    Ok(view) => {
                         title.set(view.title.clone());
-                        let messages = RenderedMessages(std::mem::take(&mut view.messages));
-                        view! { <ConversationPane view messages rename_errors notice/> }.into_any()
+                        view! { <ConversationPane view rename_errors notice/> }.into_any()
                     }
                     Err(FormError::NotFound) => {
                         title.set("Conversation not found".to_owned());
@@ -276,18 +275,13 @@ fn escape_html(text: &str) -> String {
 /// Rename, delete and retry are plain forms (`crate::enhance` posts them in place): each ends in a reload
 /// of the page the server redirects to. `rename_errors` and `notice` carry what a failed plain post said.
 #[island]
-fn ConversationPane(
-    view: ConversationView,
-    messages: RenderedMessages,
-    rename_errors: Vec<String>,
-    notice: Option<String>,
-) -> impl IntoView {
+fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: Option<String>) -> impl IntoView {
     let id = view.id.clone();
     let title = RwSignal::new(view.title);
     // A first reply names the conversation: keep the tab's title in step.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| document().set_title(&format!("{} · Parley", title.get())));
-    let messages = RwSignal::new(messages.0);
+    let messages = RwSignal::new(view.messages);
     let older = RwSignal::new(view.older_cursor);
     let newer = RwSignal::new(view.newer_cursor);
     let focus = view.focus;

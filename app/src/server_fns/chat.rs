@@ -24,51 +24,11 @@ pub struct MessageView {
     pub id: String,
     /// `user` or `assistant`.
     pub role: String,
-    /// The content rendered from Markdown and sanitised on the server (empty in the pane's props, see
-    /// [`RenderedMessages`]).
-    #[serde(default)]
+    /// The content rendered from Markdown and sanitised on the server.
     pub html: String,
     pub created_at: String,
     /// The tools the assistant called for this reply, in order.
     pub tool_calls: Vec<ToolCallView>,
-}
-
-/// A conversation's messages as the props of the pane island. The server has rendered each message's
-/// HTML into the page already, and hydration keeps it (an `inner_html` is not written again when
-/// hydrating), so the props leave the HTML out: otherwise every message would be on the page twice, once
-/// as markup and once escaped inside the props, which was most of the chat page's weight and much of its
-/// rendering time. On the client each message arrives with an empty `html` (its default); messages loaded
-/// later come from server functions, whole. Deserialising reuses `MessageView`'s own code, which the
-/// bundle has anyway; only the server serialises props.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct RenderedMessages(pub Vec<MessageView>);
-
-#[cfg(feature = "ssr")]
-impl Serialize for RenderedMessages {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct WithoutHtml<'a> {
-            id: &'a str,
-            role: &'a str,
-            created_at: &'a str,
-            tool_calls: &'a [ToolCallView],
-        }
-        serializer.collect_seq(self.0.iter().map(|m| WithoutHtml {
-            id: &m.id,
-            role: &m.role,
-            created_at: &m.created_at,
-            tool_calls: &m.tool_calls,
-        }))
-    }
-}
-
-/// The island's props must be serialisable in the browser too, where they never are serialised.
-#[cfg(not(feature = "ssr"))]
-impl Serialize for RenderedMessages {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_unit()
-    }
 }
 
 /// A tool call as the chat shows it: the tool, and its arguments and result as indented JSON.

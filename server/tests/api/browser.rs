@@ -380,19 +380,3 @@ async fn search_results_open_the_conversation_at_the_message() {
     assert_eq!(empty.status(), 200);
     assert!(empty.text().await.unwrap().contains("Type something to search for."));
 }
-
-/// The conversation pane's props carry no message HTML: the server-rendered markup is on the page once,
-/// and hydration keeps it (the props used to repeat every message, escaped, doubling the page).
-#[tokio::test]
-async fn the_chat_page_carries_each_message_once() {
-    let app = spawn_app().await;
-    let (cookie, token) = signed_up_with_token(&app).await;
-    let conversation = app.new_conversation(&token).await;
-    app.say(&token, &conversation, "Hello **bold** world").await;
-    let html = page(&app, &format!("/chat/{conversation}"), Some(&cookie)).await.text().await.unwrap();
-    // Once in the message and once in the demo reply, which quotes it.
-    assert_eq!(html.matches("<strong>bold</strong>").count(), 2, "{html}");
-    assert!(!html.contains("&lt;strong&gt;") && !html.contains("\\u003cstrong"), "nor escaped anywhere: {html}");
-    assert!(html.contains("data-props"), "the pane is an island with props");
-    assert!(!html.contains("&quot;html&quot;"), "no HTML in the island's props");
-}
