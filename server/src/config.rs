@@ -10,6 +10,7 @@ use leptos::config::{Env, LeptosOptions};
 use crate::{
     auth::{hashing::PasswordHasher, rate_limit::RateLimits},
     db::{DatabaseSettings, DbTarget},
+    mail::{MailConfig, MailTransport},
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -17,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub const MIN_SECRET_BYTES: usize = 32;
 const DEV_DATABASE_URL: &str = "sqlite://data/parley.db";
 const DEV_SECRETS_FILE: &str = "data/dev-secrets.env";
+const DEV_OUTBOX: &str = "data/outbox";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
@@ -59,6 +61,32 @@ pub struct Config {
     /// The database pool's size and time limits.
     pub database: DatabaseSettings,
     pub assistant: AssistantConfig,
+    /// How email leaves (SMTP, or the development outbox folder) and whom it is from.
+    pub mail: MailConfig,
+    /// The address people reach Parley at, for the links in emails (no trailing slash).
+    pub public_url: String,
+    /// Origins whose pages may call the JSON API with bearer tokens (CORS); empty allows none.
+    pub cors_origins: Vec<String>,
+    /// Access tokens from an existing identity provider, when configured.
+    pub external_tokens: Option<ExternalTokensConfig>,
+}
+
+/// An identity provider (Supabase, Better Auth) whose access tokens Parley accepts beside its own.
+#[derive(Clone, Debug)]
+pub struct ExternalTokensConfig {
+    /// The `iss` its tokens carry.
+    pub issuer: String,
+    /// The `aud` its tokens must carry.
+    pub audience: String,
+    pub keys: ExternalKeys,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExternalKeys {
+    /// HS256 with a shared secret (Supabase's legacy JWT secret).
+    Secret(SecretString),
+    /// RS256, ES256 or EdDSA, with the keys published at this JWKS URL.
+    Jwks(String),
 }
 
 /// Which assistant answers, and how.
@@ -260,6 +288,79 @@ impl Config {
             }
         };
 
+        let mail = MailConfig {
+            from: match get("PARLEY_MAIL_FROM") {
+                Some(from) => from,
+                None if production => {
+                    problems.push("PARLEY_MAIL_FROM is missing (the sender of account emails)".to_owned());
+                    String::new()
+                }
+                None => "Parley <parley@localhost>".to_owned(),
+            },
+            transport: match get("PARLEY_SMTP_URL") {
+                Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+                    MailTransport::Smtp(url.into())
+                }
+                Some(_) => {
+                    problems.push("PARLEY_SMTP_URL must be an smtp:// or smtps:// URL".to_owned());
+                    MailTransport::Outbox(DEV_OUTBOX.into())
+                }
+                None if production => {
+                    problems.push("PARLEY_SMTP_URL is missing (the mail server for account emails)".to_owned());
+                    MailTransport::Outbox(DEV_OUTBOX.into())
+                }
+                None => MailTransport::Outbox(get("PARLEY_MAIL_OUTBOX").unwrap_or_else(|| DEV_OUTBOX.to_owned()).into()),
+            },
+        };
+        let public_url = match get("PARLEY_PUBLIC_URL") {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.trim_end_matches('/').to_owned(),
+            Some(_) => {
+                problems.push("PARLEY_PUBLIC_URL must be an http:// or https:// URL".to_owned());
+                String::new()
+            }
+            None => format!("http://{listen_addr}"),
+        };
+        let cors_origins = get("PARLEY_CORS_ORIGINS")
+            .map(|list| list.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for origin in &cors_origins {
+            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && url::Url::parse(origin).is_ok_and(|u| u.path() == "/" && u.query().is_none());
+            if !valid {
+                problems.push(format!("PARLEY_CORS_ORIGINS: `{origin}` is not an origin like https://app.example.com"));
+            }
+        }
+        let external_tokens = match (get("PARLEY_EXTERNAL_JWT_SECRET"), get("PARLEY_EXTERNAL_JWKS_URL")) {
+            (None, None) => None,
+            (secret, jwks) => {
+                let keys = match (secret, jwks) {
+                    (Some(_), Some(_)) => {
+                        problems.push("set PARLEY_EXTERNAL_JWT_SECRET or PARLEY_EXTERNAL_JWKS_URL, not both".to_owned());
+                        None
+                    }
+                    (Some(secret), None) if secret.len() < MIN_SECRET_BYTES => {
+                        problems.push(format!("PARLEY_EXTERNAL_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
+                        None
+                    }
+                    (Some(secret), None) => Some(ExternalKeys::Secret(secret.into())),
+                    (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => Some(ExternalKeys::Jwks(url)),
+                    (None, _) => {
+                        problems.push("PARLEY_EXTERNAL_JWKS_URL must be an http:// or https:// URL".to_owned());
+                        None
+                    }
+                };
+                let mut required = |key: &str| {
+                    get(key).unwrap_or_else(|| {
+                        problems.push(format!("{key} is missing (needed to accept an identity provider's tokens)"));
+                        String::new()
+                    })
+                };
+                let issuer = required("PARLEY_EXTERNAL_JWT_ISSUER");
+                let audience = required("PARLEY_EXTERNAL_JWT_AUDIENCE");
+                keys.map(|keys| ExternalTokensConfig { issuer, audience, keys })
+            }
+        };
+
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -281,6 +382,10 @@ impl Config {
             max_body_bytes,
             database,
             assistant,
+            mail,
+            public_url,
+            cors_origins,
+            external_tokens,
         })
     }
 
@@ -373,10 +478,10 @@ mod tests {
     fn production_with_nothing_set_names_every_missing_variable() {
         let error = config_from(&[("PARLEY_ENV", "production")]).expect_err("must refuse");
         let message = error.to_string();
-        for variable in ["DATABASE_URL", "SESSION_SECRET", "JWT_SECRET"] {
+        for variable in ["DATABASE_URL", "SESSION_SECRET", "JWT_SECRET", "PARLEY_SMTP_URL", "PARLEY_MAIL_FROM"] {
             assert!(message.contains(variable), "{variable} not named in: {message}");
         }
-        assert_eq!(error.problems.len(), 3, "{message}");
+        assert_eq!(error.problems.len(), 5, "{message}");
     }
 
     #[test]
@@ -386,6 +491,8 @@ mod tests {
             ("DATABASE_URL", "sqlite://prod.db"),
             ("SESSION_SECRET", "too-short"),
             ("JWT_SECRET", GOOD_SECRET),
+            ("PARLEY_SMTP_URL", "smtp://mail.internal:587"),
+            ("PARLEY_MAIL_FROM", "Parley <noreply@example.com>"),
         ])
         .expect_err("a short secret must be refused");
         assert_eq!(error.problems, vec!["SESSION_SECRET must be at least 32 bytes long"]);
@@ -399,8 +506,11 @@ mod tests {
             ("SESSION_SECRET", GOOD_SECRET),
             ("JWT_SECRET", GOOD_SECRET),
             ("LEPTOS_SITE_ADDR", "0.0.0.0:8080"),
+            ("PARLEY_SMTP_URL", "smtps://user:pass@mail.example.com:465"),
+            ("PARLEY_MAIL_FROM", "Parley <noreply@example.com>"),
         ])
         .expect("complete production configuration");
+        assert!(matches!(config.mail.transport, MailTransport::Smtp(_)));
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.listen_addr.to_string(), "0.0.0.0:8080");
     }
@@ -448,6 +558,33 @@ mod tests {
             .expect_err("malformed");
         let message = error.to_string();
         assert!(message.contains("DATABASE_URL") && !message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn development_mail_goes_to_the_outbox_and_cors_allows_nothing_by_default() {
+        let config = config_from(&[]).expect("defaults");
+        assert!(matches!(&config.mail.transport, MailTransport::Outbox(dir) if dir.ends_with("outbox")));
+        assert!(config.cors_origins.is_empty());
+        assert!(config.external_tokens.is_none());
+        assert_eq!(config.public_url, "http://127.0.0.1:3000");
+        let config = config_from(&[("PARLEY_CORS_ORIGINS", "https://a.example.com, http://localhost:5173/")]).unwrap();
+        assert_eq!(config.cors_origins, ["https://a.example.com", "http://localhost:5173"]);
+        let error = config_from(&[("PARLEY_CORS_ORIGINS", "*,https://x.example.com/path")]).expect_err("not origins");
+        assert_eq!(error.problems.len(), 2, "{error}");
+    }
+
+    #[test]
+    fn an_identity_provider_needs_its_issuer_and_audience() {
+        let error = config_from(&[("PARLEY_EXTERNAL_JWKS_URL", "http://127.0.0.1:9/jwks")]).expect_err("incomplete");
+        let message = error.to_string();
+        assert!(message.contains("PARLEY_EXTERNAL_JWT_ISSUER") && message.contains("PARLEY_EXTERNAL_JWT_AUDIENCE"), "{message}");
+        let config = config_from(&[
+            ("PARLEY_EXTERNAL_JWT_SECRET", GOOD_SECRET),
+            ("PARLEY_EXTERNAL_JWT_ISSUER", "https://project.supabase.co/auth/v1"),
+            ("PARLEY_EXTERNAL_JWT_AUDIENCE", "authenticated"),
+        ])
+        .unwrap();
+        assert!(matches!(config.external_tokens, Some(ExternalTokensConfig { keys: ExternalKeys::Secret(_), .. })));
     }
 
     #[test]

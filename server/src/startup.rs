@@ -24,9 +24,13 @@ use crate::{
     auth::{
         hashing::PasswordHasher,
         rate_limit::RateLimiter,
+        external::ExternalTokens,
+        service::AccountDeps,
         tokens::TokenKeys,
         AccountService,
     },
+    export::ExportService,
+    mail::Mailer,
     assistant::{demo::DemoAssistant, openai::{OpenAiAssistant, OpenAiSettings}, Assistant},
     browser::{BrowserAccounts, BrowserChat, BrowserTasks, SignedInMemo},
     chat::ChatService,
@@ -44,6 +48,7 @@ pub struct AppState {
     pub accounts: AccountService,
     pub chat: ChatService,
     pub tasks: TaskService,
+    pub export: ExportService,
     pub leptos_options: LeptosOptions,
 }
 
@@ -69,6 +74,8 @@ pub enum StartupError {
     Assistant(#[from] crate::assistant::AssistantError),
     #[error("could not prepare password hashing")]
     Hashing(#[from] crate::auth::hashing::HashingError),
+    #[error("could not set up email")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 pub struct Application {
@@ -91,14 +98,20 @@ impl Application {
         leptos_options.site_addr = listener.local_addr().map_err(StartupError::Serve)?;
         let accounts = AccountService::new(
             db.clone(),
-            PasswordHasher::new(config.hashing_concurrency)?,
-            TokenKeys::new(&config.jwt_secret),
-            RateLimiter::new(db.clone(), config.rate_limits),
+            AccountDeps {
+                hasher: PasswordHasher::new(config.hashing_concurrency)?,
+                keys: TokenKeys::new(&config.jwt_secret),
+                limiter: RateLimiter::new(db.clone(), config.rate_limits),
+                mailer: Mailer::new(&config.mail)?,
+                public_url: config.public_url.clone(),
+                external: config.external_tokens.as_ref().map(ExternalTokens::new),
+            },
         );
         let (assistant, history_chars) = assistant(&config.assistant)?;
         let chat = ChatService::new(db.clone(), assistant, history_chars);
         let tasks = TaskService::new(db.clone());
-        let state = AppState { config: Arc::new(config), db: db.clone(), accounts, chat, tasks, leptos_options };
+        let export = ExportService::new(db.clone());
+        let state = AppState { config: Arc::new(config), db: db.clone(), accounts, chat, tasks, export, leptos_options };
         spawn_housekeeping(db.clone());
         Ok(Application { listener, router: router(state), db })
     }
@@ -161,7 +174,7 @@ fn router(state: AppState) -> Router {
             app::shell,
         ))
         // The conversation API also takes the browser's session, for the chat page's streamed replies.
-        .nest("/api/v1", api::router(state.config.max_body_bytes))
+        .nest("/api/v1", api::router(state.config.max_body_bytes, &state.config.cors_origins))
         .layer(session_layer(&state.config, &state.db))
         .layer(middleware::from_fn(crate::error::session_store_outage))
         .layer(middleware::from_fn(routes::page_redirect::real_redirects_for_pages));

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    extract::{ApiJson, BearerUser, ClientIp, OptionalJson},
+    extract::{ApiJson, BearerUser, Client, ClientIp, OptionalJson},
     ErrorBody, UserBody,
 };
 use crate::{auth::service::IssuedTokens, error::ApiError, startup::AppState};
@@ -16,7 +16,33 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
+        .route("/auth/password-reset", post(password_reset))
+        .route("/auth/password-reset/confirm", post(password_reset_confirm))
+        .route("/auth/verify-email", post(verify_email))
 }
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct PasswordResetRequest {
+    email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct PasswordResetConfirmRequest {
+    /// The token from the link in the email.
+    token: String,
+    /// The new password (the same rules as at signup).
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct VerifyEmailRequest {
+    /// The token from the link in the email.
+    token: String,
+}
+
+/// An empty JSON object, for `202 {}`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Empty {}
 
 #[derive(Deserialize, ToSchema)]
 pub(super) struct SignupRequest {
@@ -72,11 +98,12 @@ impl From<IssuedTokens> for TokenBody {
 ))]
 pub(super) async fn signup(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    Client(client): Client,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let ip = client.ip.clone().unwrap_or_default();
     let user = state.accounts.signup(&ip, &body.email, &body.password, body.display_name.as_deref()).await?;
-    let issued = state.accounts.start_api_login(user).await?;
+    let issued = state.accounts.start_api_login(user, &client).await?;
     Ok((StatusCode::CREATED, Json(TokenBody::from(issued))))
 }
 
@@ -88,11 +115,12 @@ pub(super) async fn signup(
 ))]
 pub(super) async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    Client(client): Client,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let ip = client.ip.clone().unwrap_or_default();
     let user = state.accounts.login(&ip, &body.email, &body.password).await?;
-    let issued = state.accounts.start_api_login(user).await?;
+    let issued = state.accounts.start_api_login(user, &client).await?;
     Ok(Json(TokenBody::from(issued)))
 }
 
@@ -118,5 +146,44 @@ pub(super) async fn refresh(
 pub(super) async fn logout(State(state): State<AppState>, auth: BearerUser, OptionalJson(body): OptionalJson<LogoutRequest>) -> Result<StatusCode, ApiError> {
     let request = body.unwrap_or_default();
     state.accounts.logout_api(auth.grant, request.refresh_token.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest, responses(
+    (status = 202, description = "Accepted: if the address has an account, a reset link is on its way. The answer is the same either way", body = Empty),
+    (status = 400, description = "`validation_failed`: not an email address", body = ErrorBody),
+    (status = 429, description = "`rate_limited`: too many requests from this IP or for this address", body = ErrorBody),
+))]
+pub(super) async fn password_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<PasswordResetRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.accounts.request_password_reset(&ip, &body.email).await?;
+    Ok((StatusCode::ACCEPTED, Json(Empty {})))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirmRequest, responses(
+    (status = 204, description = "The password is changed; every session and refresh token of the account has ended"),
+    (status = 400, description = "`validation_failed`: `token` unknown, used or expired, or `password` too weak", body = ErrorBody),
+))]
+pub(super) async fn password_reset_confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PasswordResetConfirmRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.accounts.confirm_password_reset(&body.token, &body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest, responses(
+    (status = 204, description = "Verified; after an email change, the account's email is now the new address"),
+    (status = 400, description = "`validation_failed`: `token` unknown, used or expired", body = ErrorBody),
+    (status = 409, description = "`email_taken`: the new address was registered by another account meanwhile", body = ErrorBody),
+))]
+pub(super) async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<VerifyEmailRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.accounts.verify_email(&body.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

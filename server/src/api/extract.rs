@@ -139,6 +139,18 @@ pub fn client_ip(parts: &Parts, trust_proxy: bool) -> String {
         .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
 }
 
+/// Where a request comes from (client IP, user agent), for the sessions list.
+pub struct Client(pub crate::db::SessionClient);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+        Ok(Client(crate::db::SessionClient::new(user_agent, &client_ip(parts, state.config.trust_proxy))))
+    }
+}
+
 /// The user named by a valid bearer token whose login is still live.
 pub struct BearerUser {
     pub user: User,

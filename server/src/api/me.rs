@@ -1,19 +1,80 @@
 //! `/api/v1/me`: the signed-in user's own account.
 
-use axum::{extract::State, http::StatusCode, routing::{get, post}, Json, Router};
-use serde::Deserialize;
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::{delete as delete_route, get, post}, Json, Router};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    extract::{ApiJson, BearerUser},
+    extract::{ApiJson, BearerUser, PathId},
     ErrorBody, UserBody,
 };
-use crate::{error::ApiError, startup::AppState};
+use crate::{
+    auth::{CurrentSession, SessionInfo, SessionKind},
+    error::ApiError,
+    startup::AppState,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(show).patch(update).delete(delete))
         .route("/me/password", post(change_password))
+        .route("/me/email", post(change_email))
+        .route("/me/verification", post(resend_verification))
+        .route("/me/sessions", get(sessions))
+        .route("/me/sessions/{id}", delete_route(end_session))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct EmailRequest {
+    /// The new address; it becomes the account's email when the link sent to it is followed.
+    email: String,
+    current_password: String,
+}
+
+/// An empty JSON object, for `202 {}`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Accepted {}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct SessionBody {
+    id: String,
+    /// `browser` (a signed-in browser) or `api` (an API login and its refresh tokens).
+    kind: &'static str,
+    created_at: String,
+    last_seen_at: String,
+    user_agent: Option<String>,
+    /// The client IP as Parley saw it.
+    ip: Option<String>,
+    /// Whether this is the session making the request.
+    current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct SessionList {
+    sessions: Vec<SessionBody>,
+}
+
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl From<SessionInfo> for SessionBody {
+    fn from(s: SessionInfo) -> Self {
+        SessionBody {
+            id: s.id.to_string(),
+            kind: match s.kind {
+                SessionKind::Browser => "browser",
+                SessionKind::Api => "api",
+            },
+            created_at: rfc3339(s.created_at),
+            last_seen_at: rfc3339(s.last_seen_at),
+            user_agent: s.user_agent,
+            ip: s.ip,
+            current: s.current,
+        }
+    }
 }
 
 /// Either or both; what is left out stays as it is.
@@ -96,4 +157,50 @@ pub(super) async fn delete(
 ) -> Result<StatusCode, ApiError> {
     state.accounts.delete_account(auth.user.id, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "me", request_body = EmailRequest, security(("bearer" = [])), responses(
+    (status = 202, description = "A verification link is on its way to the new address; the email changes when it is followed", body = Accepted),
+    (status = 400, description = "`validation_failed` (`email`)", body = ErrorBody),
+    (status = 401, description = "`invalid_credentials` (wrong current password) or `unauthorized`", body = ErrorBody),
+    (status = 429, description = "`rate_limited`: too many emails asked for", body = ErrorBody),
+))]
+pub(super) async fn change_email(
+    State(state): State<AppState>,
+    auth: BearerUser,
+    ApiJson(body): ApiJson<EmailRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.accounts.request_email_change(auth.user.id, &body.email, &body.current_password).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted {})))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/verification", tag = "me", security(("bearer" = [])), responses(
+    (status = 202, description = "A new verification link is on its way to the account's email", body = Accepted),
+    (status = 429, description = "`rate_limited`: too many emails asked for", body = ErrorBody),
+))]
+pub(super) async fn resend_verification(State(state): State<AppState>, auth: BearerUser) -> Result<impl IntoResponse, ApiError> {
+    state.accounts.send_verification(auth.user.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted {})))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", security(("bearer" = [])), responses(
+    (status = 200, description = "The user's browser sessions and API logins, this one first, then most recently seen", body = SessionList),
+))]
+pub(super) async fn sessions(State(state): State<AppState>, auth: BearerUser) -> Result<Json<SessionList>, ApiError> {
+    let sessions = state.accounts.list_sessions(auth.user.id, CurrentSession::Api(auth.grant.login_id)).await?;
+    Ok(Json(SessionList { sessions: sessions.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A session id from the list")),
+    responses(
+        (status = 204, description = "That session or API login has ended"),
+        (status = 404, description = "`not_found`: no such session of this user", body = ErrorBody),
+))]
+pub(super) async fn end_session(State(state): State<AppState>, auth: BearerUser, PathId(id): PathId) -> Result<StatusCode, ApiError> {
+    if state.accounts.end_session(auth.user.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }

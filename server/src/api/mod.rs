@@ -2,6 +2,7 @@
 
 mod auth;
 pub mod conversations;
+mod export;
 pub mod extract;
 mod me;
 mod search;
@@ -20,17 +21,43 @@ use utoipa::{
 use crate::{db::User, error::ApiError, startup::AppState};
 
 /// The JSON API; request bodies above `max_body_bytes` get `413 payload_too_large`.
-pub fn router(max_body_bytes: usize) -> Router<AppState> {
-    Router::new()
+pub fn router(max_body_bytes: usize, cors_origins: &[String]) -> Router<AppState> {
+    let router = Router::new()
         .merge(auth::router())
         .merge(me::router())
         .merge(conversations::router())
         .merge(tasks::router())
         .merge(search::router())
+        .merge(export::router())
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    match cors(cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// Cross-origin access for the allowed origins' pages: bearer tokens only. Credentials (the session
+/// cookie) are never allowed, so another site can call the API only with a token its user gave it.
+/// Without origins, no CORS headers at all: browsers refuse every cross-origin call.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, HeaderName::from_static("last-event-id")])
+            .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::CONTENT_DISPOSITION])
+            .allow_credentials(false)
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// The OpenAPI 3.1 document of this API, generated from the handlers and types above.
@@ -39,7 +66,9 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
     info(title = "Parley API", version = "1", description = "Private conversations with an AI assistant."),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout,
+        auth::password_reset, auth::password_reset_confirm, auth::verify_email,
         me::show, me::update, me::change_password, me::delete,
+        me::change_email, me::resend_verification, me::sessions, me::end_session, export::export,
         conversations::list, conversations::create, conversations::show, conversations::rename,
         conversations::delete, conversations::messages, conversations::send, conversations::edit, conversations::retry,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete,
@@ -137,6 +166,8 @@ pub struct UserBody {
     /// What the assistant should know about the user (custom instructions), sent as the system message of
     /// every conversation.
     pub instructions: Option<String>,
+    /// Whether the user has followed a verification link sent to `email`.
+    pub email_verified: bool,
     pub created_at: String,
 }
 
@@ -147,6 +178,7 @@ impl From<User> for UserBody {
             email: user.email,
             display_name: user.display_name,
             instructions: user.instructions,
+            email_verified: user.email_verified_at.is_some(),
             created_at: user.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         }
     }

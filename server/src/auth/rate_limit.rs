@@ -7,6 +7,9 @@ use crate::db::{unix_now, Database, DbError};
 
 const AUTH_PER_IP_WINDOW: i64 = 60;
 const LOGIN_FAILURE_WINDOW: i64 = 15 * 60;
+/// Emails (reset links per address, verification links per user) allowed per hour.
+const MAIL_PER_HOUR: i64 = 5;
+const MAIL_WINDOW: i64 = 3600;
 
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimits {
@@ -61,12 +64,7 @@ impl RateLimiter {
     /// Counts one auth request from `ip`; refuses it when the IP is over its limit. Refused requests
     /// count too, so a client that keeps hammering stays refused.
     pub async fn hit_auth_ip(&self, ip: &str) -> Result<Result<(), RetryAfter>, DbError> {
-        let now = unix_now();
-        self.db.add_rate_limit_hit("auth_ip", ip, now).await?;
-        let hits = self.db.rate_limit_hits_since("auth_ip", ip, now - AUTH_PER_IP_WINDOW).await?;
-        let window = Window { hits: &hits, now, length: AUTH_PER_IP_WINDOW };
-        let limit = i64::from(self.limits.auth_per_ip);
-        Ok(if window.total() > limit { Err(window.retry_after(limit)) } else { Ok(()) })
+        self.hit("auth_ip", ip, i64::from(self.limits.auth_per_ip), AUTH_PER_IP_WINDOW).await
     }
 
     /// Refuses a login attempt for `email` once it has failed too often, without counting this attempt.
@@ -76,6 +74,25 @@ impl RateLimiter {
         let window = Window { hits: &hits, now, length: LOGIN_FAILURE_WINDOW };
         let limit = i64::from(self.limits.login_failures_per_email);
         Ok(if window.total() >= limit { Err(window.retry_after(limit)) } else { Ok(()) })
+    }
+
+    /// Counts one reset link asked for `email`, whether or not it has an account.
+    pub async fn hit_reset_email(&self, email: &str) -> Result<Result<(), RetryAfter>, DbError> {
+        self.hit("reset_email", email, MAIL_PER_HOUR, MAIL_WINDOW).await
+    }
+
+    /// Counts one verification link sent for a user.
+    pub async fn hit_mail_per_user(&self, user_id: uuid::Uuid) -> Result<Result<(), RetryAfter>, DbError> {
+        self.hit("mail_user", &user_id.to_string(), MAIL_PER_HOUR, MAIL_WINDOW).await
+    }
+
+    /// Counts one hit for `subject` and refuses it when the window now holds more than `limit`.
+    async fn hit(&self, bucket: &str, subject: &str, limit: i64, length: i64) -> Result<Result<(), RetryAfter>, DbError> {
+        let now = unix_now();
+        self.db.add_rate_limit_hit(bucket, subject, now).await?;
+        let hits = self.db.rate_limit_hits_since(bucket, subject, now - length).await?;
+        let window = Window { hits: &hits, now, length };
+        Ok(if window.total() > limit { Err(window.retry_after(limit)) } else { Ok(()) })
     }
 
     pub async fn record_login_failure(&self, email: &str) -> Result<(), DbError> {

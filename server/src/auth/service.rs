@@ -1,18 +1,22 @@
 //! The account service: every account operation, for the JSON API and the browser alike. It validates with
 //! the shared domain types, hashes off the runtime, and talks to the database only through `db`.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use app::domain::{DisplayName, Email, Password};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::{
+    external::{ExternalIdentity, ExternalTokens},
     hashing::{HashingError, PasswordHasher, Verified},
     rate_limit::{RateLimiter, RetryAfter},
     tokens::{self, AccessGrant, TokenKeys},
 };
-use crate::db::{Database, DbError, RefreshOutcome, User};
+use crate::{
+    db::{Database, DbError, RefreshOutcome, SessionClient, User},
+    mail::Mailer,
+};
 
 /// Messages per field, for `validation_failed` and for inline form errors.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -50,13 +54,28 @@ pub struct IssuedTokens {
 
 #[derive(Clone)]
 pub struct AccountService {
-    db: Database,
-    hasher: PasswordHasher,
+    pub(super) db: Database,
+    pub(super) hasher: PasswordHasher,
     keys: TokenKeys,
-    limiter: RateLimiter,
+    pub(super) limiter: RateLimiter,
+    pub(super) mailer: Mailer,
+    /// Where links in emails point (no trailing slash).
+    pub(super) public_url: String,
+    /// An identity provider whose access tokens are accepted too.
+    external: Option<Arc<ExternalTokens>>,
 }
 
-fn field_error(fields: &mut FieldErrors, field: &str, message: impl Into<String>) {
+/// What the account service needs besides the database.
+pub struct AccountDeps {
+    pub hasher: PasswordHasher,
+    pub keys: TokenKeys,
+    pub limiter: RateLimiter,
+    pub mailer: Mailer,
+    pub public_url: String,
+    pub external: Option<ExternalTokens>,
+}
+
+pub(super) fn field_error(fields: &mut FieldErrors, field: &str, message: impl Into<String>) {
     fields.entry(field.to_owned()).or_default().push(message.into());
 }
 
@@ -65,8 +84,9 @@ fn rate_limited(check: Result<(), RetryAfter>) -> Result<(), AccountError> {
 }
 
 impl AccountService {
-    pub fn new(db: Database, hasher: PasswordHasher, keys: TokenKeys, limiter: RateLimiter) -> Self {
-        AccountService { db, hasher, keys, limiter }
+    pub fn new(db: Database, deps: AccountDeps) -> Self {
+        let AccountDeps { hasher, keys, limiter, mailer, public_url, external } = deps;
+        AccountService { db, hasher, keys, limiter, mailer, public_url, external: external.map(Arc::new) }
     }
 
     pub async fn signup(
@@ -94,6 +114,7 @@ impl AccountService {
         match self.db.insert_user(email.as_str(), display_name.as_ref().map(DisplayName::as_str), &hash).await {
             Ok(user) => {
                 tracing::info!(user_id = %user.id, "account created");
+                self.send_verification_link(user.id, &user.email, false).await?;
                 Ok(user)
             }
             Err(DbError::UniqueViolation) => Err(AccountError::EmailTaken),
@@ -129,9 +150,9 @@ impl AccountService {
     }
 
     /// Starts an API login for `user`: a new refresh-token family and a first access token.
-    pub async fn start_api_login(&self, user: User) -> Result<IssuedTokens, AccountError> {
+    pub async fn start_api_login(&self, user: User, client: &SessionClient) -> Result<IssuedTokens, AccountError> {
         let (refresh_token, stored) = tokens::new_refresh_token();
-        let login_id = self.db.create_login(user.id, &stored).await?;
+        let login_id = self.db.create_login(user.id, &stored, client).await?;
         let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id: Some(login_id) })?;
         Ok(IssuedTokens { user, access_token, expires_in: tokens::ACCESS_TOKEN_SECONDS, refresh_token })
     }
@@ -155,13 +176,46 @@ impl AccountService {
 
     /// The user an access token speaks for, if the token is valid and its login still live.
     pub async fn authenticate(&self, access_token: &str) -> Result<(User, AccessGrant), AccountError> {
-        let grant = self.keys.verify_access_token(access_token).ok_or(AccountError::Unauthorized)?;
+        let Some(grant) = self.keys.verify_access_token(access_token) else {
+            return self.authenticate_external(access_token).await;
+        };
         let user = match grant.login_id {
             Some(login_id) => self.db.find_user_with_live_login(grant.user_id, login_id).await?,
             None => self.db.find_user(grant.user_id).await?,
         };
         let user = user.ok_or(AccountError::Unauthorized)?;
         Ok((user, grant))
+    }
+
+    /// The Parley user behind an identity provider's token, created on its first use.
+    async fn authenticate_external(&self, access_token: &str) -> Result<(User, AccessGrant), AccountError> {
+        let provider = self.external.as_ref().ok_or(AccountError::Unauthorized)?;
+        let identity = provider.verify(access_token).await.ok_or(AccountError::Unauthorized)?;
+        let user = match self.db.find_external_user(&identity.issuer, &identity.subject).await? {
+            Some(user) => user,
+            None => self.create_external_user(&identity).await?,
+        };
+        Ok((user.clone(), AccessGrant { user_id: user.id, login_id: None }))
+    }
+
+    /// A new account for an identity provider's user. Its email is the token's when that is a valid
+    /// address no Parley account has; an existing account is never taken over by an email claim. The
+    /// password is random and never shown: the account signs in through its provider (or a reset link).
+    async fn create_external_user(&self, identity: &ExternalIdentity) -> Result<User, AccountError> {
+        let claimed = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
+        let email = match claimed {
+            Some(email) if self.db.find_credentials_by_email(email.as_str()).await?.is_none() => email.as_str().to_owned(),
+            _ => {
+                use sha2::{Digest, Sha256};
+                let digest = Sha256::digest(format!("{}\n{}", identity.issuer, identity.subject).as_bytes());
+                let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+                format!("external-{short}@users.invalid")
+            }
+        };
+        let hash = self.hasher.hash(tokens::random_token().into()).await?;
+        let user = self.db.create_external_user(&identity.issuer, &identity.subject, &email, &hash).await?;
+        tracing::info!(user_id = %user.id, issuer = %identity.issuer, "account created for an identity provider's user");
+        Ok(user)
     }
 
     /// Ends the API login of `grant` (and the one `refresh_token` belongs to, if it is the user's).
@@ -260,7 +314,7 @@ impl AccountService {
         Ok(())
     }
 
-    async fn verify_password_of(&self, user_id: Uuid, password: &str) -> Result<(), AccountError> {
+    pub(super) async fn verify_password_of(&self, user_id: Uuid, password: &str) -> Result<(), AccountError> {
         let stored = self.db.find_credentials(user_id).await?.map(|c| c.password_hash);
         match self.hasher.verify(password.to_owned().into(), stored).await? {
             Verified::Yes { .. } => Ok(()),

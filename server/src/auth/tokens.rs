@@ -82,11 +82,16 @@ impl TokenKeys {
 
 /// A fresh refresh token: what the client gets, and what the database keeps.
 pub fn new_refresh_token() -> (SecretString, NewRefreshToken) {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token();
     let stored = NewRefreshToken { hash: hash_refresh_token(&token), expires_at: unix_now() + REFRESH_TOKEN_SECONDS };
     (token.into(), stored)
+}
+
+/// 256 random bits as unpadded base64url (43 characters): refresh tokens and the links sent by email.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Refresh tokens carry 256 bits of entropy, so a fast hash is enough: nobody can brute-force the input.

@@ -8,9 +8,11 @@ use uuid::Uuid;
 use super::{request_ip, session, session_error, signed_in_user, SignedInMemo};
 use crate::{
     auth::{AccountError, AccountService},
-    db::{User, SESSION_USER_KEY},
+    db::{SessionClient, User, SESSION_CLIENT_KEY, SESSION_USER_KEY},
     error::error_chain,
 };
+use axum::http::{header, request::Parts};
+use leptos::prelude::use_context;
 
 pub struct BrowserAccounts {
     pub accounts: AccountService,
@@ -38,9 +40,13 @@ impl From<AccountError> for FormError {
 }
 
 /// Signs this browser in as `user_id`, under a new session id so that an id planted before login is
-/// worthless after it.
-async fn sign_in(session: &Session, user_id: Uuid) -> Result<(), FormError> {
+/// worthless after it. Where it signed in from goes along, for the sessions list.
+async fn sign_in(session: &Session, user_id: Uuid, trust_proxy: bool) -> Result<(), FormError> {
     session.cycle_id().await.map_err(session_error)?;
+    let user_agent = use_context::<Parts>()
+        .and_then(|parts| parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    let client = SessionClient::new(user_agent.as_deref(), &request_ip(trust_proxy));
+    session.insert(SESSION_CLIENT_KEY, client).await.map_err(session_error)?;
     session.insert(SESSION_USER_KEY, user_id.to_string()).await.map_err(session_error)
 }
 
@@ -66,14 +72,14 @@ impl AccountsPort for BrowserAccounts {
         let ip = request_ip(self.trust_proxy);
         let session = session().await?;
         let user = self.accounts.signup(&ip, &email, &password, display_name.as_deref()).await?;
-        sign_in(&session, user.id).await
+        sign_in(&session, user.id, self.trust_proxy).await
     }
 
     async fn login(&self, email: String, password: String) -> Result<(), FormError> {
         let ip = request_ip(self.trust_proxy);
         let session = session().await?;
         let user = self.accounts.login(&ip, &email, &password).await?;
-        sign_in(&session, user.id).await
+        sign_in(&session, user.id, self.trust_proxy).await
     }
 
     async fn logout(&self) -> Result<(), FormError> {

@@ -36,6 +36,11 @@ pub struct Position {
 }
 
 impl Position {
+    /// A position before every real row, so that reading forward from it starts at the first.
+    pub fn before_everything() -> Self {
+        Position { at: DateTime::<Utc>::UNIX_EPOCH, id: Uuid::nil() }
+    }
+
     /// A position after every real row, so that the first page is "everything before the end".
     pub(super) fn past_everything() -> Self {
         let far_future = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).expect("9999-12-31 is a valid time");

@@ -2,7 +2,17 @@
 
 use uuid::Uuid;
 
-use super::{on_pool, unix_now, Database, DbError, User};
+use super::{on_pool, unix_now, Database, DbError, SessionClient, User};
+
+/// One live API login as the sessions list shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ApiLogin {
+    pub id: Uuid,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
 
 /// A refresh token to store: only its hash and when it stops working.
 pub struct NewRefreshToken {
@@ -25,15 +35,19 @@ const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, logi
 
 impl Database {
     /// Starts a new API login with its first refresh token.
-    pub async fn create_login(&self, user_id: Uuid, token: &NewRefreshToken) -> Result<Uuid, DbError> {
+    pub async fn create_login(&self, user_id: Uuid, token: &NewRefreshToken, client: &SessionClient) -> Result<Uuid, DbError> {
         let _turn = self.write_turn().await?;
         let login_id = Uuid::now_v7();
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO api_logins (id, user_id, created_at) VALUES ($1, $2, $3)")
+            sqlx::query(
+                "INSERT INTO api_logins (id, user_id, created_at, last_seen_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5)",
+            )
                 .bind(login_id)
                 .bind(user_id)
                 .bind(unix_now())
+                .bind(&client.user_agent)
+                .bind(&client.ip)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(INSERT_REFRESH_TOKEN)
@@ -50,7 +64,7 @@ impl Database {
     /// The user behind a live (not revoked) login, as an access token names them.
     pub async fn find_user_with_live_login(&self, user_id: Uuid, login_id: Uuid) -> Result<Option<User>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "SELECT u.id, u.email, u.display_name, u.instructions, u.created_at
+            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
              FROM users u JOIN api_logins l ON l.user_id = u.id
              WHERE u.id = $1 AND l.id = $2 AND l.revoked_at IS NULL",
         )
@@ -86,6 +100,11 @@ impl Database {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((login_id,)) = claimed {
+                sqlx::query("UPDATE api_logins SET last_seen_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(login_id)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(INSERT_REFRESH_TOKEN)
                     .bind(&next.hash)
                     .bind(login_id)
@@ -93,7 +112,7 @@ impl Database {
                     .execute(&mut *tx)
                     .await?;
                 let user = sqlx::query_as::<_, User>(
-                    "SELECT u.id, u.email, u.display_name, u.instructions, u.created_at
+                    "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
                      FROM users u JOIN api_logins l ON l.user_id = u.id WHERE l.id = $1",
                 )
                 .bind(login_id)
@@ -121,15 +140,29 @@ impl Database {
         Ok(outcome)
     }
 
-    /// Revokes one login of `user_id` (a login of another user is left alone).
-    pub async fn revoke_login(&self, user_id: Uuid, login_id: Uuid) -> Result<(), DbError> {
+    /// Revokes one login of `user_id` (a login of another user is left alone); `false` when there was
+    /// no such live login.
+    pub async fn revoke_login(&self, user_id: Uuid, login_id: Uuid) -> Result<bool, DbError> {
         let _turn = self.write_turn().await?;
-        on_pool!(self, |pool| sqlx::query("UPDATE api_logins SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+        let revoked = on_pool!(self, |pool| sqlx::query("UPDATE api_logins SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(unix_now())
             .bind(login_id)
             .bind(user_id)
             .execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(())
+        Ok(revoked == 1)
+    }
+
+    /// The user's live API logins (not revoked, with a refresh token still usable), most recently seen first.
+    pub async fn list_api_logins(&self, user_id: Uuid) -> Result<Vec<ApiLogin>, DbError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ApiLogin>(
+            "SELECT l.id, l.created_at, l.last_seen_at, l.user_agent, l.ip FROM api_logins l
+             WHERE l.user_id = $1 AND l.revoked_at IS NULL
+               AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.login_id = l.id AND t.used_at IS NULL AND t.expires_at > $2)
+             ORDER BY l.last_seen_at DESC, l.created_at DESC",
+        )
+        .bind(user_id)
+        .bind(unix_now())
+        .fetch_all(pool).await)?)
     }
 
     /// The login a refresh token belongs to, if the token is known and belongs to `user_id`.

@@ -8,6 +8,7 @@
 //! do differently (connecting, locking, the health probe, case-insensitive LIKE, full-text search) is written
 //! per backend.
 
+mod account_tokens;
 mod connect;
 mod conversations;
 mod logins;
@@ -18,11 +19,12 @@ mod tasks;
 pub mod transfer;
 mod users;
 
+pub use account_tokens::{NewAccountToken, TokenPurpose, VerifyOutcome};
 pub use connect::{DatabaseSettings, DbTarget};
 pub use conversations::{Conversation, Message, Page, Position};
 pub use search::MessageHit;
-pub use logins::{NewRefreshToken, RefreshOutcome};
-pub use sessions::{DbSessionStore, SESSION_USER_KEY};
+pub use logins::{ApiLogin, NewRefreshToken, RefreshOutcome};
+pub use sessions::{public_session_id, BrowserSession, DbSessionStore, SessionClient, SESSION_CLIENT_KEY, SESSION_USER_KEY};
 pub use tasks::{Task, TaskChange};
 pub use users::User;
 

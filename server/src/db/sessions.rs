@@ -18,6 +18,50 @@ use super::{on_pool, unix_now, Database, DbError};
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
+/// The session key holding where and when the browser signed in ([`SessionClient`]), for the sessions list.
+pub const SESSION_CLIENT_KEY: &str = "client";
+
+/// Where a browser session or API login comes from, as the sessions list shows it.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SessionClient {
+    /// When it signed in (Unix seconds).
+    pub since: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl SessionClient {
+    /// The longest user agent kept; browsers send about 150 characters.
+    const MAX_USER_AGENT_CHARS: usize = 512;
+
+    pub fn new(user_agent: Option<&str>, ip: &str) -> Self {
+        SessionClient {
+            since: unix_now(),
+            user_agent: user_agent.map(|ua| ua.chars().take(Self::MAX_USER_AGENT_CHARS).collect()),
+            ip: Some(ip.to_owned()),
+        }
+    }
+}
+
+/// One signed-in browser session as the sessions list shows it. `public_id` stands for the session id,
+/// which is a secret (the cookie) and never leaves the server.
+#[derive(Clone, Debug)]
+pub struct BrowserSession {
+    pub public_id: Uuid,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// The public stand-in for a session id: the first 128 bits of its SHA-256, shown as a UUID.
+pub fn public_session_id(session_id: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("parley-session:{session_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
+}
 
 /// A rolling expiry is pushed forward in storage at most this often: a page view that changes nothing in
 /// the session then writes nothing at all.
@@ -76,6 +120,14 @@ fn owner(record: &Record) -> Option<Uuid> {
     record.data.get(SESSION_USER_KEY)?.as_str()?.parse().ok()
 }
 
+fn client(record: &Record) -> SessionClient {
+    record
+        .data
+        .get(SESSION_CLIENT_KEY)
+        .and_then(|value| serde_json::from_value(value.clone()).ok())
+        .unwrap_or_else(|| SessionClient { since: unix_now(), ..SessionClient::default() })
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -83,14 +135,20 @@ impl SessionStore for DbSessionStore {
         // A fresh random id collides with an existing one essentially never; if it does, draw again.
         loop {
             let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            let client = client(record);
             let inserted = on_pool!(self.db, |pool| sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)
+                "INSERT INTO sessions (id, user_id, data, expires_at, created_at, last_seen_at, user_agent, ip)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(record.id.to_string())
             .bind(owner(record))
             .bind(&data)
             .bind(record.expiry_date.unix_timestamp())
+            .bind(client.since)
+            .bind(unix_now())
+            .bind(&client.user_agent)
+            .bind(&client.ip)
             .execute(pool).await.map(|done| done.rows_affected()))
             .map_err(backend)?;
             if inserted == 1 {
@@ -114,10 +172,19 @@ impl SessionStore for DbSessionStore {
             return Ok(());
         }
         let _turn = self.db.write_turn().await.map_err(backend)?;
-        on_pool!(self.db, |pool| sqlx::query("UPDATE sessions SET user_id = $1, data = $2, expires_at = $3 WHERE id = $4")
+        let client = client(record);
+        on_pool!(self.db, |pool| sqlx::query(
+            "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3, last_seen_at = $4,
+                 created_at = $5, user_agent = $6, ip = $7
+             WHERE id = $8",
+        )
         .bind(owner(record))
         .bind(&data)
         .bind(expires_at)
+        .bind(unix_now())
+        .bind(client.since)
+        .bind(&client.user_agent)
+        .bind(&client.ip)
         .bind(record.id.to_string())
         .execute(pool).await.map(|done| done.rows_affected()))
         .map_err(backend)?;
@@ -164,12 +231,43 @@ impl ExpiredDeletion for DbSessionStore {
 }
 
 impl Database {
+    /// The user's live browser sessions, most recently seen first.
+    pub async fn list_browser_sessions(&self, user_id: Uuid) -> Result<Vec<(String, BrowserSession)>, DbError> {
+        let rows: Vec<(String, i64, i64, Option<String>, Option<String>)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, created_at, last_seen_at, user_agent, ip FROM sessions
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, created_at DESC",
+        )
+        .bind(user_id)
+        .bind(unix_now())
+        .fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, created_at, last_seen_at, user_agent, ip)| {
+                let public_id = public_session_id(&id);
+                (id, BrowserSession { public_id, created_at, last_seen_at, user_agent, ip })
+            })
+            .collect())
+    }
+
+    /// Ends the user's browser session whose public id is `public_id`; `false` when they have none such.
+    pub async fn end_browser_session(&self, user_id: Uuid, public_id: Uuid) -> Result<bool, DbError> {
+        let sessions = self.list_browser_sessions(user_id).await?;
+        let Some((id, _)) = sessions.into_iter().find(|(_, s)| s.public_id == public_id) else { return Ok(false) };
+        let _turn = self.write_turn().await?;
+        let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(&id)
+            .bind(user_id)
+            .execute(pool).await.map(|done| done.rows_affected()))?;
+        Ok(deleted == 1)
+    }
+
     /// Housekeeping: drops expired sessions, refresh tokens and old rate-limit hits.
     pub async fn delete_expired_rows(&self) -> Result<(), DbError> {
         let _turn = self.write_turn().await?;
         let now = unix_now();
         on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
         on_pool!(self, |pool| sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM account_tokens WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
         on_pool!(self, |pool| sqlx::query("DELETE FROM rate_limit_hits WHERE window_start < $1")
             .bind(now - 24 * 3600)
             .execute(pool).await.map(|done| done.rows_affected()))?;

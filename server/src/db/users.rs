@@ -10,6 +10,8 @@ pub struct User {
     pub display_name: Option<String>,
     /// Custom instructions: what the assistant should know about the user.
     pub instructions: Option<String>,
+    /// When the user last followed a verification link sent to `email`; `None` until they do.
+    pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -33,7 +35,7 @@ impl Database {
         let user = on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)
-             RETURNING id, email, display_name, instructions, created_at",
+             RETURNING id, email, display_name, instructions, email_verified_at, created_at",
         )
         .bind(Uuid::now_v7())
         .bind(email)
@@ -47,7 +49,7 @@ impl Database {
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "SELECT id, email, display_name, instructions, created_at FROM users WHERE id = $1",
+            "SELECT id, email, display_name, instructions, email_verified_at, created_at FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(pool).await)?)
@@ -81,7 +83,7 @@ impl Database {
         let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3
-             RETURNING id, email, display_name, instructions, created_at",
+             RETURNING id, email, display_name, instructions, email_verified_at, created_at",
         )
         .bind(display_name)
         .bind(db_now())
@@ -94,7 +96,7 @@ impl Database {
         let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "UPDATE users SET instructions = $1, updated_at = $2 WHERE id = $3
-             RETURNING id, email, display_name, instructions, created_at",
+             RETURNING id, email, display_name, instructions, email_verified_at, created_at",
         )
         .bind(instructions)
         .bind(db_now())
@@ -110,6 +112,55 @@ impl Database {
         .bind(conversation_id)
         .fetch_optional(pool).await)?;
         Ok(row.and_then(|(instructions,)| instructions))
+    }
+
+    /// The user an identity provider's subject maps to.
+    pub async fn find_external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>, DbError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
+            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
+             FROM external_identities x JOIN users u ON u.id = x.user_id WHERE x.issuer = $1 AND x.subject = $2",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(pool).await)?)
+    }
+
+    /// Creates the user for an identity provider's subject. Two first requests at once create one user:
+    /// the loser's transaction fails on the identity's key and it reads the winner's.
+    pub async fn create_external_user(&self, issuer: &str, subject: &str, email: &str, password_hash: &str) -> Result<User, DbError> {
+        let created = {
+            let _turn = self.write_turn().await?;
+            let now = db_now();
+            let result: Result<User, DbError> = on_pool!(self, |pool| async {
+                let mut tx = pool.begin().await?;
+                let user = sqlx::query_as::<_, User>(
+                    "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
+                     VALUES ($1, $2, NULL, $3, $4, $4)
+                     RETURNING id, email, display_name, instructions, email_verified_at, created_at",
+                )
+                .bind(Uuid::now_v7())
+                .bind(email)
+                .bind(password_hash)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO external_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(issuer)
+                    .bind(subject)
+                    .bind(user.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(user)
+            }
+            .await);
+            result
+        };
+        match created {
+            Err(DbError::UniqueViolation) => self.find_external_user(issuer, subject).await?.ok_or(DbError::UniqueViolation),
+            other => other,
+        }
     }
 
     /// Deletes the user; every row they own goes with them (foreign keys cascade).
