@@ -17,8 +17,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The `DATABASE_URL` it runs on (a SQLite file or a PostgreSQL database of its own).
     pub db_url: String,
+    /// The folder this app's email goes to, one `.eml` file per message.
+    pub outbox: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), StartupError>>>,
+    _outbox_dir: TempDir,
     // Held so the database file outlives the server.
     _dir: Option<TempDir>,
 }
@@ -194,8 +197,11 @@ pub async fn spawn_app_on_with(db_url: &str, overrides: &[(&str, &str)]) -> Test
     start(test_config(db_url, overrides)).await.expect("app starts")
 }
 
-async fn start(config: Config) -> Result<TestApp, StartupError> {
+async fn start(mut config: Config) -> Result<TestApp, StartupError> {
     let db_url = secrecy::ExposeSecret::expose_secret(&config.database_url).to_owned();
+    let outbox_dir = tempfile::tempdir().expect("temporary folder");
+    let outbox = outbox_dir.path().join("outbox");
+    config.mail.transport = parley::mail::MailTransport::Outbox(outbox.clone());
     let application = Application::build(config).await?;
     let addr = application.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -209,10 +215,55 @@ async fn start(config: Config) -> Result<TestApp, StartupError> {
             .build()
             .expect("http client"),
         db_url,
+        outbox,
         stop: Some(stop),
         server: Some(server),
+        _outbox_dir: outbox_dir,
         _dir: None,
     })
+}
+
+impl TestApp {
+    /// The messages in the outbox sent to `to`, oldest first.
+    pub fn mail_to(&self, to: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.outbox) else { return Vec::new() };
+        let mut names: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter(|text| text.lines().any(|line| line.eq_ignore_ascii_case(&format!("To: {to}"))))
+            .collect()
+    }
+
+    /// Waits (bounded: 10 s) until `to` has received `count` messages, and returns the last one.
+    pub async fn wait_for_mail(&self, to: &str, count: usize) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let mail = self.mail_to(to);
+            if mail.len() >= count {
+                return mail.into_iter().nth(count - 1).unwrap();
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "no mail #{count} for {to} in 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The token of the link in the last of `count` messages to `to` whose path is `path`.
+    pub async fn link_token(&self, to: &str, count: usize, path: &str) -> String {
+        let mail = self.wait_for_mail(to, count).await;
+        link_token_in(&mail, path).unwrap_or_else(|| panic!("no {path} link in: {mail}"))
+    }
+}
+
+/// The `token` of the first link to `path` in a message.
+pub fn link_token_in(mail: &str, path: &str) -> Option<String> {
+    let start = mail.find(&format!("{path}?token="))? + path.len() + "?token=".len();
+    let token: String = mail[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    (!token.is_empty()).then_some(token)
 }
 
 pub const PASSWORD: &str = "Correct-horse-9";

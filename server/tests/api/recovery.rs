@@ -1,0 +1,210 @@
+//! Password reset, email verification and email change: links sent to the outbox, used once.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, spawn_app, spawn_app_with, sql, unique_email, PASSWORD};
+
+const NEW_PASSWORD: &str = "Brand-new-pass-42";
+
+async fn ask_reset(app: &crate::helpers::TestApp, email: &str) -> reqwest::Response {
+    app.post_json("/api/v1/auth/password-reset", &json!({ "email": email })).await
+}
+
+async fn confirm(app: &crate::helpers::TestApp, token: &str, password: &str) -> reqwest::Response {
+    app.post_json("/api/v1/auth/password-reset/confirm", &json!({ "token": token, "password": password })).await
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let first = app.signup(&email, PASSWORD).await;
+    let second = app.login(&email, PASSWORD).await.json::<Value>().await.unwrap();
+
+    let response = ask_reset(&app, &email).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
+    // The signup's verification mail came first; the reset link is the second message.
+    let token = app.link_token(&email, 2, "/reset-password").await;
+    assert_eq!(token.len(), 43, "256 bits, base64url");
+
+    let weak = confirm(&app, &token, "short").await;
+    assert_eq!(error_code(weak, 400).await, "validation_failed");
+    // A refused password did not use the token up.
+    assert_eq!(confirm(&app, &token, NEW_PASSWORD).await.status(), 204);
+
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 401, "the old password is gone");
+    assert_eq!(app.login(&email, NEW_PASSWORD).await.status(), 200);
+    for login in [&first, &second] {
+        let me = app.get_authed("/api/v1/me", login["access_token"].as_str().unwrap()).await;
+        assert_eq!(me.status(), 401, "every earlier API login ended");
+        assert_eq!(app.refresh(login["refresh_token"].as_str().unwrap()).await.status(), 401);
+    }
+
+    let again = confirm(&app, &token, "Another-pass-77").await;
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(body["error"]["fields"]["token"].is_array(), "{body}");
+    assert_eq!(app.login(&email, NEW_PASSWORD).await.status(), 200, "a used token changes nothing");
+}
+
+#[tokio::test]
+async fn reset_answers_alike_for_unknown_addresses_and_sends_them_nothing() {
+    let app = spawn_app().await;
+    let known = unique_email();
+    app.signup(&known, PASSWORD).await;
+    let unknown = unique_email();
+
+    let for_known = ask_reset(&app, &known).await;
+    let for_unknown = ask_reset(&app, &unknown).await;
+    assert_eq!(for_known.status(), for_unknown.status());
+    let headers = |r: &reqwest::Response| {
+        let mut names: Vec<_> = r.headers().keys().map(|k| k.as_str().to_owned()).filter(|k| k != "x-request-id" && k != "date").collect();
+        names.sort();
+        names
+    };
+    assert_eq!(headers(&for_known), headers(&for_unknown));
+    assert_eq!(for_known.text().await.unwrap(), for_unknown.text().await.unwrap());
+
+    app.wait_for_mail(&known, 2).await;
+    assert!(app.mail_to(&unknown).is_empty(), "no mail for an address without an account");
+    // Malformed addresses are a plain validation error, not a hint about accounts.
+    assert_eq!(error_code(ask_reset(&app, "not-an-email").await, 400).await, "validation_failed");
+}
+
+#[tokio::test]
+async fn a_reset_token_fails_when_expired_or_for_another_account() {
+    let app = spawn_app().await;
+    let (ada, bob) = (unique_email(), unique_email());
+    app.signup(&ada, PASSWORD).await;
+    app.signup(&bob, PASSWORD).await;
+    assert_eq!(ask_reset(&app, &ada).await.status(), 202);
+    let ada_token = app.link_token(&ada, 2, "/reset-password").await;
+
+    // Ada's token sets Ada's password, never Bob's.
+    assert_eq!(confirm(&app, &ada_token, NEW_PASSWORD).await.status(), 204);
+    assert_eq!(app.login(&bob, NEW_PASSWORD).await.status(), 401);
+    assert_eq!(app.login(&bob, PASSWORD).await.status(), 200);
+
+    // An expired token is refused.
+    assert_eq!(ask_reset(&app, &bob).await.status(), 202);
+    let bob_token = app.link_token(&bob, 2, "/reset-password").await;
+    sql(&app.db_url, "UPDATE account_tokens SET expires_at = 1 WHERE used_at IS NULL").await;
+    assert_eq!(error_code(confirm(&app, &bob_token, NEW_PASSWORD).await, 400).await, "validation_failed");
+    assert_eq!(app.login(&bob, PASSWORD).await.status(), 200);
+
+    // Garbage is refused the same way.
+    assert_eq!(error_code(confirm(&app, "nonsense", NEW_PASSWORD).await, 400).await, "validation_failed");
+}
+
+#[tokio::test]
+async fn only_the_latest_reset_link_works() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.signup(&email, PASSWORD).await;
+    ask_reset(&app, &email).await;
+    let older = app.link_token(&email, 2, "/reset-password").await;
+    ask_reset(&app, &email).await;
+    let newer = app.link_token(&email, 3, "/reset-password").await;
+    assert_ne!(older, newer);
+    assert_eq!(error_code(confirm(&app, &older, NEW_PASSWORD).await, 400).await, "validation_failed");
+    assert_eq!(confirm(&app, &newer, NEW_PASSWORD).await.status(), 204);
+}
+
+#[tokio::test]
+async fn reset_requests_are_rate_limited_per_address() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    for _ in 0..5 {
+        assert_eq!(ask_reset(&app, &email).await.status(), 202);
+    }
+    let refused = ask_reset(&app, &email).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error_code(refused, 429).await, "rate_limited");
+    // Another address is not affected.
+    assert_eq!(ask_reset(&app, &unique_email()).await.status(), 202);
+}
+
+#[tokio::test]
+async fn reset_requests_are_rate_limited_per_ip() {
+    let app = spawn_app_with(&[("PARLEY_RATE_LIMIT_AUTH_PER_IP", "3")]).await;
+    for _ in 0..3 {
+        assert_eq!(ask_reset(&app, &unique_email()).await.status(), 202);
+    }
+    assert_eq!(error_code(ask_reset(&app, &unique_email()).await, 429).await, "rate_limited");
+}
+
+#[tokio::test]
+async fn signup_sends_a_verification_link_that_verifies_the_email_once() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let login = app.signup(&email, PASSWORD).await;
+    let token = login["access_token"].as_str().unwrap();
+    assert_eq!(login["user"]["email_verified"], false);
+
+    let link = app.link_token(&email, 1, "/verify-email").await;
+    let verify = app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await;
+    assert_eq!(verify.status(), 204);
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["email_verified"], true);
+
+    let again = app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await;
+    assert_eq!(error_code(again, 400).await, "validation_failed");
+
+    // Asking again sends a fresh link.
+    let resend = app.send_authed(Method::POST, "/api/v1/me/verification", token, None).await;
+    assert_eq!(resend.status(), 202);
+    app.link_token(&email, 2, "/verify-email").await;
+}
+
+#[tokio::test]
+async fn an_email_change_applies_only_after_the_link_sent_to_the_new_address() {
+    let app = spawn_app().await;
+    let (old, new) = (unique_email(), unique_email());
+    let login = app.signup(&old, PASSWORD).await;
+    let token = login["access_token"].as_str().unwrap();
+
+    let wrong = app
+        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": new, "current_password": "Wrong-pass-1" })))
+        .await;
+    assert_eq!(error_code(wrong, 401).await, "invalid_credentials");
+    let invalid = app
+        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": "nope", "current_password": PASSWORD })))
+        .await;
+    assert_eq!(error_code(invalid, 400).await, "validation_failed");
+
+    let asked = app
+        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": new, "current_password": PASSWORD })))
+        .await;
+    assert_eq!(asked.status(), 202);
+    let link = app.link_token(&new, 1, "/verify-email").await;
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["email"], old, "nothing changes before the link is followed");
+    assert_eq!(app.login(&old, PASSWORD).await.status(), 200);
+
+    assert_eq!(app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await.status(), 204);
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["email"], new);
+    assert_eq!(me["email_verified"], true);
+    assert_eq!(app.login(&new, PASSWORD).await.status(), 200);
+    assert_eq!(app.login(&old, PASSWORD).await.status(), 401);
+}
+
+#[tokio::test]
+async fn an_email_change_to_a_taken_address_changes_nothing_and_tells_its_owner() {
+    let app = spawn_app().await;
+    let (ada, bob) = (unique_email(), unique_email());
+    let login = app.signup(&ada, PASSWORD).await;
+    app.signup(&bob, PASSWORD).await;
+    let token = login["access_token"].as_str().unwrap();
+
+    let asked = app
+        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": bob, "current_password": PASSWORD })))
+        .await;
+    assert_eq!(asked.status(), 202, "the answer does not reveal that the address has an account");
+    let notice = app.wait_for_mail(&bob, 2).await;
+    assert!(!notice.contains("/verify-email?token="), "no link that could move the address: {notice}");
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["email"], ada);
+}
