@@ -28,6 +28,7 @@ use crate::components::{
 };
 use crate::pages::{
     account::AccountPage, chat::{ChatPage, ConversationPage}, home::HomePage, login::LoginPage, not_found::NotFound,
+    recovery::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     search::SearchPage,
     signup::SignupPage, tasks::TasksPage,
 };
@@ -78,6 +79,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
+                    <Route path=path!("/reset-password") view=ResetPasswordPage/>
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                     // Pages behind an account render whole on the server, so that a signed-out visitor gets
                     // a real redirect status before any HTML is sent.
                     <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>

@@ -7,6 +7,7 @@ pub mod display_name;
 pub mod email;
 pub mod password;
 pub mod redirect;
+pub mod user_agent;
 
 pub use display_name::{DisplayName, DisplayNameError};
 pub use email::{Email, EmailError};

@@ -6,9 +6,12 @@ use crate::components::{
     auth::{Auth, RequireUser},
     form::{failed, form_level_message, Field, FormAlert},
     password_checklist::PasswordChecklist,
+    time::{use_now, RelativeTime},
 };
+use crate::domain::user_agent;
 use crate::server_fns::accounts::{
-    ChangePassword, DeleteAccount, FormError, SignOutEverywhere, UpdateDisplayName, UpdateInstructions,
+    list_sessions, ChangeEmail, ChangePassword, DeleteAccount, EndSession, FormError, ResendVerification, SessionView,
+    SignOutEverywhere, UpdateDisplayName, UpdateInstructions,
 };
 
 #[component]
@@ -26,6 +29,7 @@ fn AccountSettings() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let user = auth.user.get_untracked().and_then(Result::ok).flatten();
     let email = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+    let verified = user.as_ref().is_some_and(|u| u.email_verified);
     let instructions = user.as_ref().and_then(|u| u.instructions.clone()).unwrap_or_default();
     let display_name = user.and_then(|u| u.display_name).unwrap_or_default();
     // The server's redirect after a change says what changed.
@@ -33,6 +37,9 @@ fn AccountSettings() -> impl IntoView {
         Some("profile") => Some("Your display name was saved."),
         Some("instructions") => Some("Your instructions were saved. The assistant follows them from your next message."),
         Some("password") => Some("Your password was changed. Every other session has been signed out."),
+        Some("email") => Some("Check your inbox: we sent a link to the new address. Your email changes when you open it."),
+        Some("verification") => Some("We sent you a new verification link. It works for 24 hours."),
+        Some("session") => Some("That session was ended: it is signed out."),
         _ => None,
     };
 
@@ -43,6 +50,14 @@ fn AccountSettings() -> impl IntoView {
     let change_password = ServerAction::<ChangePassword>::new();
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
     let delete = ServerAction::<DeleteAccount>::new();
+    let change_email = ServerAction::<ChangeEmail>::new();
+    let resend = ServerAction::<ResendVerification>::new();
+    let end_session = ServerAction::<EndSession>::new();
+    let email_error = failed(change_email.value().get_untracked());
+    let resend_error = failed(resend.value().get_untracked());
+    let end_session_error = failed(end_session.value().get_untracked());
+    let sessions = Resource::new(|| (), |_| list_sessions());
+    let now = use_now();
     // After a plain post that failed, the error the server put in the URL (one form at a time).
     let rename_error = failed(rename.value().get_untracked());
     let password_error = failed(change_password.value().get_untracked());
@@ -54,8 +69,50 @@ fn AccountSettings() -> impl IntoView {
     view! {
         <section class="account">
             <h1>"Account"</h1>
-            <p class="muted">"Signed in as " <strong>{email}</strong></p>
+            <p class="muted">"Signed in as " <strong>{email.clone()}</strong></p>
             {status.map(|message| view! { <p class="form-success" role="status">{message}</p> })}
+
+            <section class="panel" aria-labelledby="email-heading">
+                <h2 id="email-heading">"Email"</h2>
+                <p>
+                    <strong>{email.clone()}</strong> " "
+                    {if verified {
+                        view! { <span class="badge ok">"Verified"</span> }.into_any()
+                    } else {
+                        view! { <span class="badge">"Not verified"</span> }.into_any()
+                    }}
+                </p>
+                {(!verified).then(|| view! {
+                    <ActionForm action=resend attr:data-enhance="" attr:class="inline-form">
+                        <FormAlert message=alert(&resend_error)/>
+                        <p class="muted">"We sent a link to this address when you signed up. Lost it?"</p>
+                        <button type="submit" class="button" data-pending-label="Sending…">"Send verification link"</button>
+                    </ActionForm>
+                })}
+                <ActionForm action=change_email attr:data-enhance="">
+                    <FormAlert message=alert(&email_error)/>
+                    <Field
+                        id="account-new-email"
+                        name="email"
+                        label="New email"
+                        input_type="email"
+                        autocomplete="email"
+                        required=true
+                        errors=field(&email_error, "email")
+                    />
+                    <Field
+                        id="account-email-password"
+                        name="current_password"
+                        label="Current password"
+                        input_type="password"
+                        autocomplete="current-password"
+                        required=true
+                        errors=field(&email_error, "current_password")
+                    />
+                    <p class="muted">"We send a link to the new address. Your email changes when you open it."</p>
+                    <button type="submit" class="button" data-pending-label="Sending…">"Change email"</button>
+                </ActionForm>
+            </section>
 
             <section class="panel" aria-labelledby="profile-heading">
                 <h2 id="profile-heading">"Profile"</h2>
@@ -133,11 +190,35 @@ fn AccountSettings() -> impl IntoView {
 
             <section class="panel" aria-labelledby="sessions-heading">
                 <h2 id="sessions-heading">"Sessions"</h2>
+                <p class="muted">"Where your account is signed in: browsers, and apps using the API."</p>
+                <FormAlert message=alert(&end_session_error)/>
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match sessions.await {
+                            Ok(list) => view! {
+                                <ul class="session-list">
+                                    {list.into_iter().map(|s| view! { <SessionItem session=s now/> }).collect_view()}
+                                </ul>
+                            }
+                            .into_any(),
+                            Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
                 <p>"Signs out every browser and app that uses your account, this one included."</p>
                 <ActionForm action=sign_out_everywhere attr:data-enhance="">
                     <FormAlert message=alert(&sessions_error)/>
                     <button type="submit" class="button">"Sign out everywhere"</button>
                 </ActionForm>
+            </section>
+
+            <section class="panel" aria-labelledby="export-heading">
+                <h2 id="export-heading">"Your data"</h2>
+                <p>"Download everything you have in Parley: your profile, every conversation with all its messages, and your tasks."</p>
+                <p class="button-row">
+                    <a class="button" href="/api/v1/me/export" download="">"Download as JSON"</a>
+                    <a class="button" href="/api/v1/me/export?format=markdown" download="">"Download as Markdown (zip)"</a>
+                </p>
             </section>
 
             <section class="panel danger" aria-labelledby="delete-heading">
@@ -158,5 +239,33 @@ fn AccountSettings() -> impl IntoView {
                 </ActionForm>
             </section>
         </section>
+    }
+}
+
+/// One place the account is signed in, with the button that ends it.
+#[component]
+fn SessionItem(session: SessionView, now: Signal<i64>) -> impl IntoView {
+    let device = user_agent::describe(session.user_agent.as_deref());
+    let kind = if session.kind == "api" { "App (API)" } else { "Browser" };
+    let label = format!("{device} · {kind}");
+    let ended_label = format!("End session: {label}");
+    let end_url = <EndSession as leptos::server_fn::ServerFn>::url();
+    view! {
+        <li class="session" class:current=session.current>
+            <div class="session-about">
+                <strong>{label}</strong>
+                {session.current.then(|| view! { " " <span class="badge ok">"This browser"</span> })}
+                <br/>
+                <span class="muted">
+                    {session.ip.map(|ip| format!("IP {ip} · "))}
+                    "signed in " <RelativeTime at=session.created_at now/>
+                    " · last seen " <RelativeTime at=session.last_seen_at now/>
+                </span>
+            </div>
+            <form method="post" action=end_url data-enhance="">
+                <input type="hidden" name="id" value=session.id/>
+                <button type="submit" class="button small" aria-label=ended_label data-pending-label="Ending…">"End session"</button>
+            </form>
+        </li>
     }
 }

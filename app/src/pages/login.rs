@@ -16,10 +16,14 @@ pub fn LoginPage() -> impl IntoView {
     let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_default();
 
     let alert = error.as_ref().and_then(form_level_message);
+    let reset = use_query_map().with_untracked(|q| q.get("reset")).is_some();
     view! {
         <Title text="Log in"/>
         <section class="auth-card">
             <h1>"Log in"</h1>
+            {reset.then(|| view! {
+                <p class="form-success" role="status">"Your password was changed and every session signed out. Log in with your new password."</p>
+            })}
             <ActionForm action=login attr:data-enhance="">
                 <FormAlert message=alert/>
                 <input type="hidden" name="next" value=next/>
@@ -43,6 +47,7 @@ pub fn LoginPage() -> impl IntoView {
                 />
                 <button type="submit" class="button primary" data-pending-label="Logging in…">"Log in"</button>
             </ActionForm>
+            <p class="aside"><a href="/forgot-password">"Forgot password?"</a></p>
             <p class="aside">"New to Parley? " <a href="/signup">"Create an account"</a></p>
         </section>
     }

@@ -3,6 +3,7 @@ pub mod chat;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod recovery;
 pub mod search;
 pub mod signup;
 pub mod tasks;

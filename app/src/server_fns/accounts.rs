@@ -13,6 +13,23 @@ pub struct UserSummary {
     pub display_name: Option<String>,
     /// Custom instructions for the assistant.
     pub instructions: Option<String>,
+    /// Whether the user has followed a verification link sent to `email`.
+    pub email_verified: bool,
+}
+
+/// One place the user is signed in, as the account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    /// `browser` or `api`.
+    pub kind: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// The session this page was loaded in.
+    pub current: bool,
 }
 
 impl UserSummary {
@@ -45,6 +62,8 @@ pub enum FormError {
     /// Unknown, or another user's: the same either way.
     #[error("This task does not exist. It may have been deleted meanwhile.")]
     TaskNotFound,
+    #[error("This session has already ended.")]
+    SessionNotFound,
     /// The assistant could not reply; the user's message was saved.
     #[error("{0} Your message was saved; you can try again.")]
     Assistant(String),
@@ -91,6 +110,18 @@ pub trait AccountsPort: Send + Sync + 'static {
     /// Ends every session and API login of the user, this one included.
     async fn sign_out_everywhere(&self) -> Result<(), FormError>;
     async fn delete_account(&self, password: String) -> Result<(), FormError>;
+    /// Sends a reset link if the address has an account; the same answer either way.
+    async fn request_password_reset(&self, email: String) -> Result<(), FormError>;
+    /// Sets a new password with a reset link's token; every session of the account ends.
+    async fn reset_password(&self, token: String, password: String) -> Result<(), FormError>;
+    /// Follows a verification link.
+    async fn verify_email(&self, token: String) -> Result<(), FormError>;
+    async fn resend_verification(&self) -> Result<(), FormError>;
+    /// Sends a verification link to the new address; the email changes when it is followed.
+    async fn change_email(&self, email: String, current_password: String) -> Result<(), FormError>;
+    async fn list_sessions(&self) -> Result<Vec<SessionView>, FormError>;
+    /// Ends one session or API login; `true` when it was this browser's own.
+    async fn end_session(&self, id: String) -> Result<bool, FormError>;
 }
 
 #[cfg(feature = "ssr")]
@@ -175,4 +206,53 @@ pub async fn delete_account(password: String) -> Result<(), FormError> {
     accounts()?.delete_account(password).await?;
     leptos_axum::redirect("/");
     Ok(())
+}
+
+#[server]
+pub async fn list_sessions() -> Result<Vec<SessionView>, FormError> {
+    accounts()?.list_sessions().await
+}
+
+#[server]
+pub async fn end_session(id: String) -> Result<(), FormError> {
+    let was_this_one = accounts()?.end_session(id).await?;
+    leptos_axum::redirect(if was_this_one { "/login" } else { "/account?updated=session#sessions-heading" });
+    Ok(())
+}
+
+#[server]
+pub async fn change_email(email: String, current_password: String) -> Result<(), FormError> {
+    accounts()?.change_email(email, current_password).await?;
+    leptos_axum::redirect("/account?updated=email");
+    Ok(())
+}
+
+#[server]
+pub async fn resend_verification() -> Result<(), FormError> {
+    accounts()?.resend_verification().await?;
+    leptos_axum::redirect("/account?updated=verification");
+    Ok(())
+}
+
+#[server]
+pub async fn request_password_reset(email: String) -> Result<(), FormError> {
+    accounts()?.request_password_reset(email).await?;
+    leptos_axum::redirect("/forgot-password?sent=1");
+    Ok(())
+}
+
+#[server]
+pub async fn reset_password(token: String, password: String, password_confirm: String) -> Result<(), FormError> {
+    if password != password_confirm {
+        return Err(FormError::field_error("password_confirm", "The passwords do not match."));
+    }
+    accounts()?.reset_password(token, password).await?;
+    leptos_axum::redirect("/login?reset=1");
+    Ok(())
+}
+
+/// Follows a verification link (the page at the link calls this as it renders).
+#[server]
+pub async fn verify_email(token: String) -> Result<(), FormError> {
+    accounts()?.verify_email(token).await
 }

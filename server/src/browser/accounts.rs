@@ -1,14 +1,14 @@
 //! The browser's side of accounts: the server functions' port, backed by the account service and the
 //! cookie session of the request being handled.
 
-use app::server_fns::accounts::{AccountsPort, FormError, UserSummary};
+use app::server_fns::accounts::{AccountsPort, FormError, SessionView, UserSummary};
 use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{request_ip, session, session_error, signed_in_user, SignedInMemo};
 use crate::{
-    auth::{AccountError, AccountService},
-    db::{SessionClient, User, SESSION_CLIENT_KEY, SESSION_USER_KEY},
+    auth::{AccountError, AccountService, CurrentSession, SessionKind},
+    db::{public_session_id, SessionClient, User, SESSION_CLIENT_KEY, SESSION_USER_KEY},
     error::error_chain,
 };
 use axum::http::{header, request::Parts};
@@ -62,7 +62,12 @@ impl AccountsPort for BrowserAccounts {
     async fn current_user(&self) -> Result<Option<UserSummary>, FormError> {
         let session = session().await?;
         match self.signed_in(&session).await {
-            Ok(user) => Ok(Some(UserSummary { email: user.email, display_name: user.display_name, instructions: user.instructions })),
+            Ok(user) => Ok(Some(UserSummary {
+                email_verified: user.email_verified_at.is_some(),
+                email: user.email,
+                display_name: user.display_name,
+                instructions: user.instructions,
+            })),
             Err(FormError::Unauthorized) => Ok(None),
             Err(other) => Err(other),
         }
@@ -136,5 +141,78 @@ impl AccountsPort for BrowserAccounts {
             other => other.into(),
         })?;
         session.flush().await.map_err(session_error)
+    }
+
+    async fn request_password_reset(&self, email: String) -> Result<(), FormError> {
+        self.accounts.request_password_reset(&request_ip(self.trust_proxy), &email).await.map_err(Into::into)
+    }
+
+    async fn reset_password(&self, token: String, password: String) -> Result<(), FormError> {
+        self.accounts.confirm_password_reset(&token, &password).await?;
+        // Every session ended, this browser's too if it had one.
+        session().await?.flush().await.map_err(session_error)
+    }
+
+    async fn verify_email(&self, token: String) -> Result<(), FormError> {
+        self.accounts.verify_email(&token).await?;
+        SignedInMemo::forget().await;
+        Ok(())
+    }
+
+    async fn resend_verification(&self) -> Result<(), FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        self.accounts.send_verification(user.id).await.map_err(Into::into)
+    }
+
+    async fn change_email(&self, email: String, current_password: String) -> Result<(), FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        self.accounts.request_email_change(user.id, &email, &current_password).await.map_err(|error| match error {
+            AccountError::InvalidCredentials => {
+                FormError::field_error("current_password", "The current password is incorrect.")
+            }
+            other => other.into(),
+        })
+    }
+
+    async fn list_sessions(&self) -> Result<Vec<SessionView>, FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        let this_one = session.id().map(|id| id.to_string()).unwrap_or_default();
+        let time = |unix: i64| {
+            chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
+        let sessions = self.accounts.list_sessions(user.id, CurrentSession::Browser(&this_one)).await?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.id.to_string(),
+                kind: match s.kind {
+                    SessionKind::Browser => "browser",
+                    SessionKind::Api => "api",
+                }
+                .to_owned(),
+                created_at: time(s.created_at),
+                last_seen_at: time(s.last_seen_at),
+                user_agent: s.user_agent,
+                ip: s.ip,
+                current: s.current,
+            })
+            .collect())
+    }
+
+    async fn end_session(&self, id: String) -> Result<bool, FormError> {
+        let session = session().await?;
+        let user = self.signed_in(&session).await?;
+        let Ok(id) = id.parse::<Uuid>() else { return Err(FormError::SessionNotFound) };
+        let this_one = session.id().is_some_and(|mine| public_session_id(&mine.to_string()) == id);
+        if !self.accounts.end_session(user.id, id).await? {
+            return Err(FormError::SessionNotFound);
+        }
+        if this_one {
+            session.flush().await.map_err(session_error)?;
+        }
+        Ok(this_one)
     }
 }
