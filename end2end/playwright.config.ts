@@ -11,6 +11,8 @@ const baseURL = `http://127.0.0.1:${port}`;
 const repoRoot = path.resolve(__dirname, '..');
 const binary = process.env.PARLEY_BIN ?? path.join(repoRoot, 'target', 'release', 'parley');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+// The config is evaluated by the runner and again by each worker: the outbox is named once, for all.
+const sharedOutbox = (process.env.PARLEY_E2E_OUTBOX ??= path.join(dataDir, 'outbox'));
 // With PARLEY_E2E_POSTGRES_URL (the test PostgreSQL's admin URL, set by `./dev.sh test` in its second
 // pass) the shared server runs on a fresh PostgreSQL database instead, and the multi-instance tests run.
 const postgresAdmin = process.env.PARLEY_E2E_POSTGRES_URL;
@@ -73,6 +75,9 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: path.join(repoRoot, 'target', 'site'),
       SESSION_SECRET: 'e2e-session-secret-0123456789abcdef0123',
       JWT_SECRET: 'e2e-jwt-secret-0123456789abcdef0123456789',
+      // Mail goes to files that the tests read (see support.ts, `mailTo`).
+      PARLEY_MAIL_FROM: 'Parley <noreply@parley.test>',
+      PARLEY_MAIL_OUTBOX: sharedOutbox,
       RUST_LOG: 'warn',
       // Every test logs in from 127.0.0.1; the limits themselves are tested with servers of their own.
       PARLEY_RATE_LIMIT_AUTH_PER_IP: '100000',

@@ -84,6 +84,8 @@ export class OwnServer {
         LEPTOS_SITE_ROOT: path.join(repoRoot, 'target', 'site'),
         SESSION_SECRET: 'own-server-session-secret-0123456789abcdef',
         JWT_SECRET: 'own-server-jwt-secret-0123456789abcdef0123',
+        PARLEY_MAIL_FROM: 'Parley <noreply@parley.test>',
+        PARLEY_MAIL_OUTBOX: fs.mkdtempSync(path.join(os.tmpdir(), 'parley-own-outbox-')),
         RUST_LOG: 'warn',
         PARLEY_DEMO_CHUNK_DELAY_MS: '15',
         ...this.env,
@@ -204,4 +206,35 @@ export class Nginx {
     child.kill('SIGQUIT');
     await exited;
   }
+}
+
+/**
+ * The newest message in the shared server's outbox addressed to `to`, once there are at least `count`
+ * (polled, bounded: 10 s). Mail is written whole (renamed into place), so a file read is a whole message.
+ */
+export async function mailTo(to: string, count = 1): Promise<string> {
+  const outbox = process.env.PARLEY_E2E_OUTBOX;
+  if (!outbox) throw new Error('PARLEY_E2E_OUTBOX is not set (see playwright.config.ts)');
+  let found: string[] = [];
+  await expect
+    .poll(
+      () => {
+        const names = fs.existsSync(outbox) ? fs.readdirSync(outbox).filter((n) => n.endsWith('.eml')).sort() : [];
+        found = names
+          .map((n) => fs.readFileSync(path.join(outbox, n), 'utf8'))
+          .filter((text) => text.split(/\r?\n/).some((line) => line.toLowerCase() === `to: ${to.toLowerCase()}`));
+        return found.length;
+      },
+      { timeout: 10_000, message: `mail #${count} to ${to}` },
+    )
+    .toBeGreaterThanOrEqual(count);
+  return found[count - 1];
+}
+
+/** The link to `path` in a message, as the person would follow it (same host as the test's server). */
+export function linkIn(mail: string, path: string): string {
+  const match = mail.match(new RegExp(`https?://[^\\s]*${path.replace('/', '\\/')}\\?token=[A-Za-z0-9_-]+`));
+  if (!match) throw new Error(`no ${path} link in:\n${mail}`);
+  const url = new URL(match[0]);
+  return `${url.pathname}${url.search}`;
 }

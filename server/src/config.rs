@@ -305,11 +305,19 @@ impl Config {
                     problems.push("PARLEY_SMTP_URL must be an smtp:// or smtps:// URL".to_owned());
                     MailTransport::Outbox(DEV_OUTBOX.into())
                 }
-                None if production => {
-                    problems.push("PARLEY_SMTP_URL is missing (the mail server for account emails)".to_owned());
-                    MailTransport::Outbox(DEV_OUTBOX.into())
-                }
-                None => MailTransport::Outbox(get("PARLEY_MAIL_OUTBOX").unwrap_or_else(|| DEV_OUTBOX.to_owned()).into()),
+                // A folder instead of a mail server, also in production when chosen explicitly (a relay
+                // that picks the files up, or a test harness reading them).
+                None => match get("PARLEY_MAIL_OUTBOX") {
+                    Some(dir) => MailTransport::Outbox(dir.into()),
+                    None if production => {
+                        problems.push(
+                            "PARLEY_SMTP_URL is missing (the mail server for account emails; or PARLEY_MAIL_OUTBOX, a folder for them)"
+                                .to_owned(),
+                        );
+                        MailTransport::Outbox(DEV_OUTBOX.into())
+                    }
+                    None => MailTransport::Outbox(DEV_OUTBOX.into()),
+                },
             },
         };
         let public_url = match get("PARLEY_PUBLIC_URL") {

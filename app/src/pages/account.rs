@@ -103,7 +103,7 @@ fn AccountSettings() -> impl IntoView {
                     <Field
                         id="account-email-password"
                         name="current_password"
-                        label="Current password"
+                        label="Your password"
                         input_type="password"
                         autocomplete="current-password"
                         required=true

@@ -14,7 +14,7 @@ use crate::server_fns::{
     accounts::FormError,
     chat::{
         list_conversations, load_conversation, ConversationList, ConversationView, DeleteConversation, MessageView, NewConversation,
-        RenameConversation, RetryReply, SendMessage, StartConversation,
+        EditMessage, RenameConversation, RetryReply, SendMessage, StartConversation,
     },
 };
 use leptos::server_fn::ServerFn;
@@ -70,6 +70,7 @@ pub fn ConversationPage() -> impl IntoView {
     let notice = [
         failed(ServerAction::<SendMessage>::new().value().get_untracked()),
         failed(ServerAction::<RetryReply>::new().value().get_untracked()),
+        failed(ServerAction::<EditMessage>::new().value().get_untracked()),
         failed(ServerAction::<DeleteConversation>::new().value().get_untracked()),
     ]
     .into_iter()
@@ -423,6 +424,7 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
                                 html: format!("<p>{}</p>", escape_html(&partial)),
                                 created_at: String::new(),
                                 tool_calls: Vec::new(),
+                                content: None,
                             })
                         });
                         awaiting.set(false);
@@ -592,9 +594,25 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
             <For each=move || messages.get() key=|m| m.id.clone() let:message>
                 {
                     let focused = focus.as_deref() == Some(message.id.as_str());
-                    view! { <MessageItem message=message now=now focused/> }
+                    view! { <MessageItem message=message conversation=conversation_id.get_value() now=now focused/> }
                 }
             </For>
+            // A new reply to the last message: the same as editing it without changing a word.
+            {move || {
+                let last = messages.with(|list| match list.as_slice() {
+                    [.., asked, reply] if reply.role == "assistant" => asked.content.clone().map(|c| (asked.id.clone(), c)),
+                    _ => None,
+                });
+                last.filter(|_| !sending.get() && newer.with(Option::is_none)).map(|(message_id, content)| view! {
+                    <form method="post" action=EditMessage::url() class="regenerate" data-enhance="">
+                        <div class="form-alert" role="alert" tabindex="-1" hidden><p></p></div>
+                        <input type="hidden" name="conversation_id" value=conversation_id.get_value()/>
+                        <input type="hidden" name="message_id" value=message_id/>
+                        <input type="hidden" name="content" value=content/>
+                        <button type="submit" class="button small" data-pending-label="Regenerating…">"Regenerate reply"</button>
+                    </form>
+                })
+            }}
             <Show when=move || newer.with(Option::is_some)>
                 <p class="load-newer">
                     <a href=newer_href.clone() class="button" role="button" on:click=load_newer.clone()>"Load newer"</a>
@@ -660,7 +678,7 @@ pub(crate) fn window_href(conversation: &str, message: &str) -> String {
 }
 
 #[component]
-fn MessageItem(message: MessageView, now: Signal<i64>, #[prop(optional)] focused: bool) -> impl IntoView {
+fn MessageItem(message: MessageView, conversation: String, now: Signal<i64>, #[prop(optional)] focused: bool) -> impl IntoView {
     let is_user = message.role == "user";
     let author = if is_user { "You" } else { "Assistant" };
     let at = message.created_at.clone();
@@ -693,6 +711,24 @@ fn MessageItem(message: MessageView, now: Signal<i64>, #[prop(optional)] focused
                 </ul>
             })}
             <div class="message-body" inner_html=message.html></div>
+            {message.content.map(|content| {
+                let message_id = message.id.clone();
+                let field = format!("edit-{message_id}");
+                view! {
+                    <details class="message-edit">
+                        <summary>"Edit"</summary>
+                        <form method="post" action=EditMessage::url() data-enhance="">
+                            <div class="form-alert" role="alert" tabindex="-1" hidden><p></p></div>
+                            <input type="hidden" name="conversation_id" value=conversation/>
+                            <input type="hidden" name="message_id" value=message_id/>
+                            <label for=field.clone()>"Edit your message"</label>
+                            <textarea id=field name="content" rows="3" required>{content}</textarea>
+                            <p class="muted">"The replies after it are replaced by a new one."</p>
+                            <button type="submit" class="button" data-pending-label="Regenerating…">"Save and regenerate"</button>
+                        </form>
+                    </details>
+                }
+            })}
         </article>
     }
 }

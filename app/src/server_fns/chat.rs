@@ -29,6 +29,8 @@ pub struct MessageView {
     pub created_at: String,
     /// The tools the assistant called for this reply, in order.
     pub tool_calls: Vec<ToolCallView>,
+    /// The text as written, for the edit form: only on the user's own messages.
+    pub content: Option<String>,
 }
 
 /// A tool call as the chat shows it: the tool, and its arguments and result as indented JSON.
@@ -108,6 +110,8 @@ pub trait ChatPort: Send + Sync + 'static {
     /// Stores the message and waits for the whole reply.
     async fn send(&self, id: String, content: String) -> Result<(), FormError>;
     async fn retry(&self, id: String) -> Result<(), FormError>;
+    /// Replaces one of the user's messages (and everything after it) and waits for the new reply.
+    async fn edit(&self, id: String, message_id: String, content: String) -> Result<(), FormError>;
     /// Returns the title as stored (trimmed).
     async fn rename(&self, id: String, title: String) -> Result<String, FormError>;
     async fn delete(&self, id: String) -> Result<(), FormError>;
@@ -188,6 +192,15 @@ pub async fn send_message(conversation_id: String, content: String) -> Result<()
 #[server]
 pub async fn retry_reply(conversation_id: String) -> Result<(), FormError> {
     chat()?.retry(conversation_id.clone()).await?;
+    leptos_axum::redirect(&format!("/chat/{conversation_id}#latest"));
+    Ok(())
+}
+
+/// Edits one of the user's messages: every later message is replaced by a new reply. "Regenerate" is the
+/// same, with the last message's text unchanged.
+#[server]
+pub async fn edit_message(conversation_id: String, message_id: String, content: String) -> Result<(), FormError> {
+    chat()?.edit(conversation_id.clone(), message_id, content).await?;
     leptos_axum::redirect(&format!("/chat/{conversation_id}#latest"));
     Ok(())
 }

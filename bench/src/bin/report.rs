@@ -68,6 +68,8 @@ async fn start_parley(args: &Args, database_url: &str) -> Parley {
         .env("LEPTOS_OUTPUT_NAME", "parley")
         .env("SESSION_SECRET", SECRET)
         .env("JWT_SECRET", SECRET)
+        .env("PARLEY_MAIL_FROM", "noreply@parley.test")
+        .env("PARLEY_MAIL_OUTBOX", std::env::temp_dir().join(format!("parley-bench-outbox-{port}")))
         .env("RUST_LOG", "error")
         // The login flood measures hashing, not the rate limiter.
         .env("PARLEY_RATE_LIMIT_AUTH_PER_IP", "100000000")

@@ -56,6 +56,7 @@ fn view_of(message: Message) -> MessageView {
         tool_calls,
         id: message.id.to_string(),
         html: markdown::render_message(message.id, &message.content).to_string(),
+        content: (message.role == "user").then(|| message.content.clone()),
         role: message.role,
         created_at: message.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     }
@@ -209,6 +210,14 @@ impl ChatPort for BrowserChat {
     async fn retry(&self, id: String) -> Result<(), FormError> {
         let user = self.user_id().await?;
         let (_, events) = self.chat.retry(user, conversation_id(&id)?).await?;
+        Self::finish(events).await
+    }
+
+    async fn edit(&self, id: String, message_id: String, content: String) -> Result<(), FormError> {
+        let user = self.user_id().await?;
+        // A malformed message id names no message of this conversation.
+        let message_id = message_id.parse().map_err(|_| FormError::NotFound)?;
+        let (_, events) = self.chat.edit(user, conversation_id(&id)?, message_id, &content).await?;
         Self::finish(events).await
     }
 

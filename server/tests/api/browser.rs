@@ -1,7 +1,8 @@
 //! The browser's side of accounts, as a browser without JavaScript drives it: form posts to the server
 //! functions, cookie sessions, redirects, CSRF and security headers.
 
-use app::server_fns::accounts::{Login, Logout, Signup, UpdateDisplayName};
+use app::server_fns::accounts::{EndSession, Login, Logout, RequestPasswordReset, ResetPassword, Signup, UpdateDisplayName};
+use app::server_fns::chat::EditMessage;
 use leptos::server_fn::ServerFn;
 use reqwest::{header, Response};
 
@@ -379,4 +380,101 @@ async fn search_results_open_the_conversation_at_the_message() {
     let empty = page(&app, "/search?q=", Some(&cookie)).await;
     assert_eq!(empty.status(), 200);
     assert!(empty.text().await.unwrap().contains("Type something to search for."));
+}
+
+#[tokio::test]
+async fn forgot_password_by_form_answers_alike_and_the_link_sets_a_new_password() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    signed_up(&app, &email).await;
+
+    for address in [email.as_str(), "nobody-here@example.com"] {
+        let asked = form_post(&app, RequestPasswordReset::PATH, &[("email", address)], None).await;
+        assert_eq!(asked.status(), 302);
+        assert_eq!(location(&asked), "/forgot-password?sent=1");
+    }
+    let token = app.link_token(&email, 2, "/reset-password").await;
+    let reset_page = page(&app, &format!("/reset-password?token={token}"), None).await.text().await.unwrap();
+    assert!(reset_page.contains("Choose a new password") && reset_page.contains(&token), "the form carries the token");
+
+    let fields = [("token", token.as_str()), ("password", "Brand-new-pass-42"), ("password_confirm", "Brand-new-pass-42")];
+    let reset = form_post(&app, ResetPassword::PATH, &fields, None).await;
+    assert_eq!(reset.status(), 302);
+    assert_eq!(location(&reset), "/login?reset=1");
+    assert_eq!(app.login(&email, "Brand-new-pass-42").await.status(), 200);
+
+    // Used once: the second post goes back to the form with the reason.
+    let again = form_post(&app, ResetPassword::PATH, &fields, None).await;
+    assert_ne!(location(&again), "/login?reset=1", "a used link does not reset again");
+}
+
+#[tokio::test]
+async fn the_verification_link_page_verifies_once() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let cookie = signed_up(&app, &email).await;
+    let token = app.link_token(&email, 1, "/verify-email").await;
+
+    let first = page(&app, &format!("/verify-email?token={token}"), None).await.text().await.unwrap();
+    assert!(first.contains("Your email is verified"), "{first}");
+    let account = page(&app, "/account", Some(&cookie)).await.text().await.unwrap();
+    assert!(account.contains(">Verified<"), "the account page says so");
+    let second = page(&app, &format!("/verify-email?token={token}"), None).await.text().await.unwrap();
+    assert!(second.contains("not valid any more"), "{second}");
+}
+
+#[tokio::test]
+async fn the_account_page_lists_sessions_and_ends_another_by_form() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let mine = signed_up(&app, &email).await;
+    let login = form_post(&app, Login::PATH, &[("email", &email), ("password", PASSWORD)], None).await;
+    let other = session_cookie(&login).expect("a second browser session").0;
+    let token: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap();
+
+    let account = page(&app, "/account", Some(&mine)).await.text().await.unwrap();
+    assert_eq!(account.matches("class=\"session").count() - account.matches("class=\"session-").count(), 3, "two browsers and an API login");
+    assert_eq!(account.matches("This browser").count(), 1);
+
+    // The other browser's id: the entry its own account page marks as current.
+    let other_page = page(&app, "/account", Some(&other)).await.text().await.unwrap();
+    let entry = &other_page[other_page.find("class=\"session current\"").expect("its own entry is marked")..];
+    let at = entry.find("name=\"id\" value=\"").unwrap() + "name=\"id\" value=\"".len();
+    let other_id = entry[at..at + 36].to_owned();
+
+    let ended = form_post(&app, EndSession::PATH, &[("id", &other_id)], Some(&mine)).await;
+    assert_eq!(ended.status(), 302);
+    assert!(location(&ended).starts_with("/account?updated=session"), "{}", location(&ended));
+    let signed_out = page(&app, "/account", Some(&other)).await;
+    assert_eq!(signed_out.status(), 302, "the other browser is signed out");
+    assert_eq!(page(&app, "/account", Some(&mine)).await.status(), 200, "this one is not");
+    assert_eq!(app.get_authed("/api/v1/me", token).await.status(), 200, "nor the API login");
+}
+
+#[tokio::test]
+async fn editing_a_message_by_form_replaces_only_the_later_messages() {
+    let app = spawn_app().await;
+    let (cookie, token) = signed_up_with_token(&app).await;
+    let id = app.new_conversation(&token).await;
+    let first = app.say(&token, &id, "first question").await;
+    let second = app.say(&token, &id, "second question").await;
+    app.say(&token, &id, "third question").await;
+
+    let page_html = page(&app, &format!("/chat/{id}"), Some(&cookie)).await.text().await.unwrap();
+    assert!(page_html.contains("Edit your message") && page_html.contains("Regenerate reply"));
+
+    let message_id = second["message"]["id"].as_str().unwrap();
+    let fields = [("conversation_id", id.as_str()), ("message_id", message_id), ("content", "second, edited")];
+    let edited = form_post(&app, EditMessage::PATH, &fields, Some(&cookie)).await;
+    assert_eq!(edited.status(), 302);
+    assert_eq!(location(&edited), format!("/chat/{id}#latest"));
+
+    let history = crate::helpers::all_messages(&app.client, &format!("http://{}", app.addr), &token, &id).await;
+    let contents: Vec<&str> = history.iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(history.len(), 4, "{contents:?}");
+    assert_eq!(history[0]["id"], first["message"]["id"]);
+    assert_eq!(contents[2], "second, edited");
+    assert_eq!(history[3]["role"], "assistant");
+    assert!(!contents.contains(&"third question"));
 }

@@ -27,6 +27,8 @@ async fn logs_of_signup_login_and_refresh_contain_no_secret() {
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("SESSION_SECRET", TEST_SECRET)
         .env("JWT_SECRET", TEST_SECRET)
+        .env("PARLEY_MAIL_FROM", "Parley <noreply@parley.test>")
+        .env("PARLEY_MAIL_OUTBOX", dir.path().join("outbox"))
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
