@@ -58,7 +58,7 @@ async function endOtherSession(mine: Page, javaScriptEnabled: boolean) {
   await other.goto('/account');
   await expect(other).toHaveURL(/\/login\?next=\/account$/);
   await mine.reload();
-  await expect(mine.getByRole('heading', { name: 'Account' })).toBeVisible();
+  await expect(mine.getByRole('heading', { name: 'Account', exact: true })).toBeVisible();
   await otherContext.close();
 }
 

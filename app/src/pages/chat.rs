@@ -266,9 +266,45 @@ fn ConversationMissing() -> impl IntoView {
     }
 }
 
-#[cfg(feature = "hydrate")]
 fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Text for an HTML attribute value in double quotes.
+fn escape_attribute(text: &str) -> String {
+    escape_html(text).replace('"', "&quot;")
+}
+
+/// The fields every edit of a message posts: which conversation, which message.
+fn edit_target_fields(conversation: &str, message: &str) -> String {
+    format!(
+        r#"<div class="form-alert" role="alert" tabindex="-1" hidden><p></p></div><input type="hidden" name="conversation_id" value="{}"/><input type="hidden" name="message_id" value="{}"/>"#,
+        escape_attribute(conversation),
+        escape_attribute(message),
+    )
+}
+
+/// The inside of a message's "Edit" disclosure: a plain form (it works without JavaScript). Written as
+/// markup rather than a view: it is static once rendered, and a view would cost the bundle a hydration
+/// walker for each of its elements. Nothing in it is named "message", which the composer's label is.
+fn edit_form_html(conversation: &str, message: &str, content: &str) -> String {
+    let field = escape_attribute(&format!("edit-{message}"));
+    format!(
+        r#"<summary>Edit</summary><form method="post" action="{action}" data-enhance="">{fields}<label for="{field}">New wording</label><textarea id="{field}" name="content" rows="3" required>{text}</textarea><p class="muted">The replies after it are replaced by a new one.</p><button type="submit" class="button" data-pending-label="Regenerating…">Save and regenerate</button></form>"#,
+        action = EditMessage::url(),
+        fields = edit_target_fields(conversation, message),
+        text = escape_html(content),
+    )
+}
+
+/// "Regenerate reply": the last message sent again, unchanged (an edit that keeps every word).
+fn regenerate_form_html(conversation: &str, message: &str, content: &str) -> String {
+    format!(
+        r#"<form method="post" action="{action}" data-enhance="">{fields}<input type="hidden" name="content" value="{text}"/><button type="submit" class="button small" data-pending-label="Regenerating…">Regenerate reply</button></form>"#,
+        action = EditMessage::url(),
+        fields = edit_target_fields(conversation, message),
+        text = escape_attribute(content),
+    )
 }
 
 /// One conversation: its history, the composer that streams replies, rename, delete and retry.
@@ -604,13 +640,7 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
                     _ => None,
                 });
                 last.filter(|_| !sending.get() && newer.with(Option::is_none)).map(|(message_id, content)| view! {
-                    <form method="post" action=EditMessage::url() class="regenerate" data-enhance="">
-                        <div class="form-alert" role="alert" tabindex="-1" hidden><p></p></div>
-                        <input type="hidden" name="conversation_id" value=conversation_id.get_value()/>
-                        <input type="hidden" name="message_id" value=message_id/>
-                        <input type="hidden" name="content" value=content/>
-                        <button type="submit" class="button small" data-pending-label="Regenerating…">"Regenerate reply"</button>
-                    </form>
+                    <div class="regenerate" inner_html=regenerate_form_html(&conversation_id.get_value(), &message_id, &content)></div>
                 })
             }}
             <Show when=move || newer.with(Option::is_some)>
@@ -711,24 +741,28 @@ fn MessageItem(message: MessageView, conversation: String, now: Signal<i64>, #[p
                 </ul>
             })}
             <div class="message-body" inner_html=message.html></div>
-            {message.content.map(|content| {
-                let message_id = message.id.clone();
-                let field = format!("edit-{message_id}");
-                view! {
-                    <details class="message-edit">
-                        <summary>"Edit"</summary>
-                        <form method="post" action=EditMessage::url() data-enhance="">
-                            <div class="form-alert" role="alert" tabindex="-1" hidden><p></p></div>
-                            <input type="hidden" name="conversation_id" value=conversation/>
-                            <input type="hidden" name="message_id" value=message_id/>
-                            <label for=field.clone()>"Edit your message"</label>
-                            <textarea id=field name="content" rows="3" required>{content}</textarea>
-                            <p class="muted">"The replies after it are replaced by a new one."</p>
-                            <button type="submit" class="button" data-pending-label="Regenerating…">"Save and regenerate"</button>
-                        </form>
-                    </details>
-                }
-            })}
         </article>
+        // Beside the message, not in it: the message's own text stays exactly what was said.
+        {message.content.map(|content| view! {
+            <details class="message-edit" inner_html=edit_form_html(&conversation, &message.id, &content)></details>
+        })}
+    }
+}
+
+#[cfg(test)]
+mod edit_form_tests {
+    use super::{edit_form_html, regenerate_form_html};
+
+    #[test]
+    fn what_the_person_wrote_cannot_break_out_of_the_edit_forms() {
+        let hostile = r#"</textarea><script>alert(1)</script>" onfocus="x"#;
+        let edit = edit_form_html("c-1", "m-1", hostile);
+        assert!(edit.contains("&lt;/textarea&gt;&lt;script&gt;"), "{edit}");
+        assert!(!edit.contains("<script>"));
+        let regenerate = regenerate_form_html("c-1", "m-1", hostile);
+        assert!(regenerate.contains(r#"value="&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot; onfocus=&quot;x""#), "{regenerate}");
+        for html in [&edit, &regenerate] {
+            assert!(html.contains(r#"name="conversation_id" value="c-1""#) && html.contains(r#"name="message_id" value="m-1""#));
+        }
     }
 }

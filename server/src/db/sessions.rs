@@ -120,12 +120,9 @@ fn owner(record: &Record) -> Option<Uuid> {
     record.data.get(SESSION_USER_KEY)?.as_str()?.parse().ok()
 }
 
-fn client(record: &Record) -> SessionClient {
-    record
-        .data
-        .get(SESSION_CLIENT_KEY)
-        .and_then(|value| serde_json::from_value(value.clone()).ok())
-        .unwrap_or_else(|| SessionClient { since: unix_now(), ..SessionClient::default() })
+/// Where the session signed in from, when it has signed in (see `browser::accounts::sign_in`).
+fn client(record: &Record) -> Option<SessionClient> {
+    record.data.get(SESSION_CLIENT_KEY).and_then(|value| serde_json::from_value(value.clone()).ok())
 }
 
 #[async_trait]
@@ -135,7 +132,7 @@ impl SessionStore for DbSessionStore {
         // A fresh random id collides with an existing one essentially never; if it does, draw again.
         loop {
             let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-            let client = client(record);
+            let client = client(record).unwrap_or_else(|| SessionClient { since: unix_now(), ..SessionClient::default() });
             let inserted = on_pool!(self.db, |pool| sqlx::query(
                 "INSERT INTO sessions (id, user_id, data, expires_at, created_at, last_seen_at, user_agent, ip)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -172,19 +169,20 @@ impl SessionStore for DbSessionStore {
             return Ok(());
         }
         let _turn = self.db.write_turn().await.map_err(backend)?;
+        // A session that signs in takes its sign-in's time and place; otherwise they stay as stored.
         let client = client(record);
         on_pool!(self.db, |pool| sqlx::query(
             "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3, last_seen_at = $4,
-                 created_at = $5, user_agent = $6, ip = $7
+                 created_at = COALESCE($5, created_at), user_agent = COALESCE($6, user_agent), ip = COALESCE($7, ip)
              WHERE id = $8",
         )
         .bind(owner(record))
         .bind(&data)
         .bind(expires_at)
         .bind(unix_now())
-        .bind(client.since)
-        .bind(&client.user_agent)
-        .bind(&client.ip)
+        .bind(client.as_ref().map(|c| c.since))
+        .bind(client.as_ref().and_then(|c| c.user_agent.clone()))
+        .bind(client.as_ref().and_then(|c| c.ip.clone()))
         .bind(record.id.to_string())
         .execute(pool).await.map(|done| done.rows_affected()))
         .map_err(backend)?;

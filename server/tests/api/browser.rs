@@ -462,7 +462,7 @@ async fn editing_a_message_by_form_replaces_only_the_later_messages() {
     app.say(&token, &id, "third question").await;
 
     let page_html = page(&app, &format!("/chat/{id}"), Some(&cookie)).await.text().await.unwrap();
-    assert!(page_html.contains("Edit your message") && page_html.contains("Regenerate reply"));
+    assert!(page_html.contains("New wording") && page_html.contains("Regenerate reply"));
 
     let message_id = second["message"]["id"].as_str().unwrap();
     let fields = [("conversation_id", id.as_str()), ("message_id", message_id), ("content", "second, edited")];
