@@ -19,7 +19,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
     test.use({ colorScheme });
 
     test('pages for visitors have no WCAG A/AA violations', async ({ page }) => {
-      for (const path of ['/', '/signup', '/login', '/no-such-page']) {
+      for (const path of ['/', '/signup', '/login', '/forgot-password', '/forgot-password?sent=1', '/reset-password?token=x', '/verify-email?token=x', '/no-such-page']) {
         await page.goto(path);
         await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
         await expectNoViolations(page, path);
@@ -39,7 +39,9 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await page.getByRole('button', { name: 'Rename' }).click();
       await page.getByRole('button', { name: 'Delete', exact: true }).click();
       await expect(page.getByRole('button', { name: 'Delete conversation' })).toBeVisible();
-      await expectNoViolations(page, 'a conversation, panels open');
+      await page.locator('details.message-edit').getByText('Edit', { exact: true }).click();
+      await expect(page.getByLabel('New wording')).toBeVisible();
+      await expectNoViolations(page, 'a conversation, panels and the message edit open');
       // Search results with highlighted words, and the conversation opened at one of them.
       await page.goto('/search?q=accessible');
       await expect(page.getByRole('list', { name: 'Matching messages' }).locator('mark').first()).toBeVisible();

@@ -69,13 +69,14 @@ fn AccountSettings() -> impl IntoView {
     view! {
         <section class="account">
             <h1>"Account"</h1>
-            <p class="muted">"Signed in as " <strong>{email.clone()}</strong></p>
+            <p class="muted">"Signed in as " <strong>{email}</strong></p>
             {status.map(|message| view! { <p class="form-success" role="status">{message}</p> })}
 
             <section class="panel" aria-labelledby="email-heading">
                 <h2 id="email-heading">"Email"</h2>
+                // The address itself is shown once, above ("Signed in as"); here, whether it is proven.
                 <p>
-                    <strong>{email.clone()}</strong> " "
+                    "Your address: "
                     {if verified {
                         view! { <span class="badge ok">"Verified"</span> }.into_any()
                     } else {
