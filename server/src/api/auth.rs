@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::{
     extract::{ApiJson, BearerUser, Client, ClientIp, OptionalJson},
-    ErrorBody, UserBody,
+    Empty, ErrorBody, UserBody,
 };
 use crate::{auth::service::IssuedTokens, error::ApiError, startup::AppState};
 
@@ -40,9 +40,6 @@ pub(super) struct VerifyEmailRequest {
     token: String,
 }
 
-/// An empty JSON object, for `202 {}`.
-#[derive(Serialize, ToSchema)]
-pub(super) struct Empty {}
 
 #[derive(Deserialize, ToSchema)]
 pub(super) struct SignupRequest {

@@ -6,10 +6,10 @@ use utoipa::ToSchema;
 
 use super::{
     extract::{ApiJson, BearerUser, PathId},
-    ErrorBody, UserBody,
+    Empty, ErrorBody, UserBody,
 };
 use crate::{
-    auth::{CurrentSession, SessionInfo, SessionKind},
+    auth::{rfc3339, CurrentSession, SessionInfo},
     error::ApiError,
     startup::AppState,
 };
@@ -31,10 +31,6 @@ pub(super) struct EmailRequest {
     current_password: String,
 }
 
-/// An empty JSON object, for `202 {}`.
-#[derive(Serialize, ToSchema)]
-pub(super) struct Accepted {}
-
 #[derive(Serialize, ToSchema)]
 pub(super) struct SessionBody {
     id: String,
@@ -54,20 +50,11 @@ pub(super) struct SessionList {
     sessions: Vec<SessionBody>,
 }
 
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 impl From<SessionInfo> for SessionBody {
     fn from(s: SessionInfo) -> Self {
         SessionBody {
             id: s.id.to_string(),
-            kind: match s.kind {
-                SessionKind::Browser => "browser",
-                SessionKind::Api => "api",
-            },
+            kind: s.kind.as_str(),
             created_at: rfc3339(s.created_at),
             last_seen_at: rfc3339(s.last_seen_at),
             user_agent: s.user_agent,
@@ -160,7 +147,7 @@ pub(super) async fn delete(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/email", tag = "me", request_body = EmailRequest, security(("bearer" = [])), responses(
-    (status = 202, description = "A verification link is on its way to the new address; the email changes when it is followed", body = Accepted),
+    (status = 202, description = "A verification link is on its way to the new address; the email changes when it is followed", body = Empty),
     (status = 400, description = "`validation_failed` (`email`)", body = ErrorBody),
     (status = 401, description = "`invalid_credentials` (wrong current password) or `unauthorized`", body = ErrorBody),
     (status = 429, description = "`rate_limited`: too many emails asked for", body = ErrorBody),
@@ -171,16 +158,16 @@ pub(super) async fn change_email(
     ApiJson(body): ApiJson<EmailRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     state.accounts.request_email_change(auth.user.id, &body.email, &body.current_password).await?;
-    Ok((StatusCode::ACCEPTED, Json(Accepted {})))
+    Ok((StatusCode::ACCEPTED, Json(Empty {})))
 }
 
 #[utoipa::path(post, path = "/api/v1/me/verification", tag = "me", security(("bearer" = [])), responses(
-    (status = 202, description = "A new verification link is on its way to the account's email", body = Accepted),
+    (status = 202, description = "A new verification link is on its way to the account's email", body = Empty),
     (status = 429, description = "`rate_limited`: too many emails asked for", body = ErrorBody),
 ))]
 pub(super) async fn resend_verification(State(state): State<AppState>, auth: BearerUser) -> Result<impl IntoResponse, ApiError> {
     state.accounts.send_verification(auth.user.id).await?;
-    Ok((StatusCode::ACCEPTED, Json(Accepted {})))
+    Ok((StatusCode::ACCEPTED, Json(Empty {})))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", security(("bearer" = [])), responses(

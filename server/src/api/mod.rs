@@ -157,6 +157,10 @@ pub struct ErrorDetail {
     pub fields: Option<BTreeMap<String, Vec<String>>>,
 }
 
+/// An empty JSON object: the body of a `202` that has nothing more to say.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
+
 /// A user as the API shows them.
 #[derive(Serialize, ToSchema)]
 pub struct UserBody {

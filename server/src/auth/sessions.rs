@@ -10,6 +10,21 @@ pub enum SessionKind {
     Api,
 }
 
+impl SessionKind {
+    /// As the API and the pages name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Browser => "browser",
+            SessionKind::Api => "api",
+        }
+    }
+}
+
+/// Unix seconds as RFC 3339 to the second, as the sessions list shows its times.
+pub fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The caller's own session, so the list can mark it.
 #[derive(Clone, Copy, Debug)]
 pub enum CurrentSession<'a> {

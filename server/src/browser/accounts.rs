@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{request_ip, session, session_error, signed_in_user, SignedInMemo};
 use crate::{
-    auth::{AccountError, AccountService, CurrentSession, SessionKind},
+    auth::{rfc3339, AccountError, AccountService, CurrentSession},
     db::{public_session_id, SessionClient, User, SESSION_CLIENT_KEY, SESSION_USER_KEY},
     error::error_chain,
 };
@@ -180,21 +180,14 @@ impl AccountsPort for BrowserAccounts {
         let session = session().await?;
         let user = self.signed_in(&session).await?;
         let this_one = session.id().map(|id| id.to_string()).unwrap_or_default();
-        let time = |unix: i64| {
-            chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        };
         let sessions = self.accounts.list_sessions(user.id, CurrentSession::Browser(&this_one)).await?;
         Ok(sessions
             .into_iter()
             .map(|s| SessionView {
                 id: s.id.to_string(),
-                kind: match s.kind {
-                    SessionKind::Browser => "browser",
-                    SessionKind::Api => "api",
-                }
-                .to_owned(),
-                created_at: time(s.created_at),
-                last_seen_at: time(s.last_seen_at),
+                kind: s.kind.as_str().to_owned(),
+                created_at: rfc3339(s.created_at),
+                last_seen_at: rfc3339(s.last_seen_at),
                 user_agent: s.user_agent,
                 ip: s.ip,
                 current: s.current,

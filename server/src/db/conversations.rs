@@ -54,6 +54,10 @@ pub struct Page<T> {
     pub next: Option<Position>,
 }
 
+/// A new message moves its conversation to the top of the list: every write of messages runs this in the
+/// same transaction.
+const TOUCH_CONVERSATION: &str = "UPDATE conversations SET updated_at = $1 WHERE id = $2";
+
 impl Database {
     pub async fn create_conversation(&self, user_id: Uuid, title: &str) -> Result<Conversation, DbError> {
         let _turn = self.write_turn().await?;
@@ -236,7 +240,7 @@ impl Database {
             .bind(tool_calls)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+            sqlx::query(TOUCH_CONVERSATION)
                 .bind(now)
                 .bind(conversation_id)
                 .execute(&mut *tx)
@@ -278,7 +282,7 @@ impl Database {
                     .bind(message.id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+                sqlx::query(TOUCH_CONVERSATION)
                     .bind(db_now())
                     .bind(conversation_id)
                     .execute(&mut *tx)
@@ -332,7 +336,7 @@ impl Database {
                 query.execute(&mut *tx).await?;
             }
             let last = start + chrono::Duration::microseconds(contents.len() as i64);
-            sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+            sqlx::query(TOUCH_CONVERSATION)
                 .bind(last)
                 .bind(conversation_id)
                 .execute(&mut *tx)
