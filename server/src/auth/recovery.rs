@@ -20,6 +20,8 @@ use crate::{
 
 /// How long a reset link works.
 pub const RESET_TOKEN_SECONDS: i64 = 30 * 60;
+const RESET_LINK_USED: &str = "This reset link is not valid any more. Ask for a new one.";
+
 /// How long a verification link works.
 pub const VERIFY_TOKEN_SECONDS: i64 = 24 * 3600;
 
@@ -71,18 +73,26 @@ impl AccountService {
 
     /// Sets a new password with a reset token; every session and API login of the account ends.
     pub async fn confirm_password_reset(&self, token: &str, new_password: &str) -> Result<(), AccountError> {
-        let password = Password::parse(new_password.to_owned()).map_err(|e| {
-            let mut fields = FieldErrors::new();
-            e.messages().into_iter().for_each(|m| field_error(&mut fields, "password", m));
-            AccountError::Validation(fields)
-        })?;
+        let token_hash = hash_token(token.trim());
+        let password = match Password::parse(new_password.to_owned()) {
+            Ok(password) => password,
+            Err(e) => {
+                // Say everything that is wrong at once: a weak password, and a link that is no good anyway.
+                let mut fields = FieldErrors::new();
+                e.messages().into_iter().for_each(|m| field_error(&mut fields, "password", m));
+                if !self.db.account_token_usable(&token_hash, TokenPurpose::PasswordReset).await? {
+                    field_error(&mut fields, "token", RESET_LINK_USED);
+                }
+                return Err(AccountError::Validation(fields));
+            }
+        };
         let hash = self.hasher.hash(password.expose().to_owned().into()).await?;
-        match self.db.reset_password(&hash_token(token.trim()), &hash).await? {
+        match self.db.reset_password(&token_hash, &hash).await? {
             Some(user_id) => {
                 tracing::info!(user_id = %user_id, "password reset; every session ended");
                 Ok(())
             }
-            None => Err(token_error("This reset link is not valid any more. Ask for a new one.")),
+            None => Err(token_error(RESET_LINK_USED)),
         }
     }
 

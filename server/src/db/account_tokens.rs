@@ -146,6 +146,18 @@ impl Database {
         Ok(outcome)
     }
 
+    /// Whether a token of `purpose` is still unused and unexpired (nothing is changed).
+    pub async fn account_token_usable(&self, token_hash: &[u8], purpose: TokenPurpose) -> Result<bool, DbError> {
+        let found: Option<(i64,)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT expires_at FROM account_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .bind(unix_now())
+        .fetch_optional(pool).await)?;
+        Ok(found.is_some())
+    }
+
     /// Whether a user other than `user_id` has this email.
     pub async fn email_taken_by_other(&self, user_id: Uuid, email: &str) -> Result<bool, DbError> {
         let found: Option<(Uuid,)> = on_pool!(self, |pool| sqlx::query_as("SELECT id FROM users WHERE email = $1 AND id <> $2")

@@ -201,7 +201,10 @@ async fn start(mut config: Config) -> Result<TestApp, StartupError> {
     let db_url = secrecy::ExposeSecret::expose_secret(&config.database_url).to_owned();
     let outbox_dir = tempfile::tempdir().expect("temporary folder");
     let outbox = outbox_dir.path().join("outbox");
-    config.mail.transport = parley::mail::MailTransport::Outbox(outbox.clone());
+    // Each app its own outbox, unless the test gives it a mail server.
+    if matches!(config.mail.transport, parley::mail::MailTransport::Outbox(_)) {
+        config.mail.transport = parley::mail::MailTransport::Outbox(outbox.clone());
+    }
     let application = Application::build(config).await?;
     let addr = application.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -29,8 +29,12 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let token = app.link_token(&email, 2, "/reset-password").await;
     assert_eq!(token.len(), 43, "256 bits, base64url");
 
-    let weak = confirm(&app, &token, "short").await;
-    assert_eq!(error_code(weak, 400).await, "validation_failed");
+    let weak: Value = confirm(&app, &token, "short").await.json().await.unwrap();
+    assert_eq!(weak["error"]["code"], "validation_failed");
+    assert!(weak["error"]["fields"]["password"].is_array() && weak["error"]["fields"].get("token").is_none(), "{weak}");
+    // A weak password with a bad link names both.
+    let both: Value = confirm(&app, "no-such-token", "short").await.json().await.unwrap();
+    assert!(both["error"]["fields"]["password"].is_array() && both["error"]["fields"]["token"].is_array(), "{both}");
     // A refused password did not use the token up.
     assert_eq!(confirm(&app, &token, NEW_PASSWORD).await.status(), 204);
 
@@ -207,4 +211,98 @@ async fn an_email_change_to_a_taken_address_changes_nothing_and_tells_its_owner(
     assert!(!notice.contains("/verify-email?token="), "no link that could move the address: {notice}");
     let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
     assert_eq!(me["email"], ada);
+}
+
+/// A mail server on loopback that speaks just enough SMTP to take messages, and hands each one over.
+async fn smtp_sink(answer: bool) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if !answer {
+                    // Accept and say nothing: a mail server that hangs. The test learns a sender is stuck.
+                    let _ = tx.send("connected".to_owned());
+                    let _keep = socket;
+                    std::future::pending::<()>().await;
+                    return;
+                }
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            let _ = tx.send(data.take().unwrap());
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// The next message the sink took, waiting at most 10 s.
+async fn next_mail(received: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(10), received.recv()).await.expect("mail within 10 s").expect("the sink runs")
+}
+
+#[tokio::test]
+async fn reset_mail_goes_out_over_smtp() {
+    let (url, mut received) = smtp_sink(true).await;
+    let app = spawn_app_with(&[("PARLEY_SMTP_URL", &url), ("PARLEY_MAIL_FROM", "Parley <noreply@parley.test>")]).await;
+    let email = unique_email();
+    app.signup(&email, PASSWORD).await;
+    let verification = next_mail(&mut received).await;
+    assert!(verification.contains(&format!("To: {email}")) && verification.contains("/verify-email?token="), "{verification}");
+
+    assert_eq!(ask_reset(&app, &email).await.status(), 202);
+    let reset = next_mail(&mut received).await;
+    assert!(reset.contains("From: Parley <noreply@parley.test>"), "{reset}");
+    let token = crate::helpers::link_token_in(&reset, "/reset-password").expect("the link");
+    assert_eq!(confirm(&app, &token, NEW_PASSWORD).await.status(), 204);
+    assert_eq!(app.login(&email, NEW_PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_mail_server_that_hangs_holds_up_no_request() {
+    let (url, mut connected) = smtp_sink(false).await;
+    let app = spawn_app_with(&[("PARLEY_SMTP_URL", &url), ("PARLEY_MAIL_FROM", "noreply@parley.test")]).await;
+    let email = unique_email();
+    app.signup(&email, PASSWORD).await;
+    // The signup's verification mail is now stuck on a connection the server never answers.
+    assert_eq!(next_mail(&mut connected).await, "connected");
+
+    // Meanwhile requests that send mail answer at once. The guard is below the 15 s a mail attempt may
+    // take, so a request that waited for the mail server would fail it.
+    let guard = std::time::Duration::from_secs(10);
+    let reset = tokio::time::timeout(guard, ask_reset(&app, &email)).await.expect("the reset request answers");
+    assert_eq!(reset.status(), 202);
+    let token = app.login(&email, PASSWORD).await.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let resend = tokio::time::timeout(guard, app.send_authed(Method::POST, "/api/v1/me/verification", &token, None)).await;
+    assert_eq!(resend.expect("the resend answers").status(), 202);
 }
