@@ -56,6 +56,9 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await page.goto('/tasks');
       await page.locator('form.task-add').getByLabel('Title').fill('Water the tomatoes');
       await page.getByRole('button', { name: 'Add task' }).click();
+      // This test is about the page's accessibility, not about acting before it hydrates (tasks.spec.ts).
+      await expect(page.getByRole('checkbox', { name: 'Water the tomatoes' })).toBeVisible();
+      await expect(page.locator('html')).toHaveAttribute('data-hydrated', '');
       await page.getByRole('checkbox', { name: 'Water the tomatoes' }).check();
       await expect(page.locator('li.task.done')).toHaveCount(1);
       await page.getByText('Edit', { exact: true }).click();

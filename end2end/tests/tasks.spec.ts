@@ -6,6 +6,8 @@ async function addTask(page: Page, title: string, description = '') {
   await form.getByLabel('Title').fill(title);
   if (description) await form.getByLabel('Description (optional)').fill(description);
   await form.getByRole('button', { name: 'Add task' }).click();
+  // The page reloads with the task, as a person sees it; what is typed into the page being replaced is lost.
+  if (title.trim()) await expect(page.locator('.task-title', { hasText: title })).toBeVisible();
 }
 
 test.describe('with JavaScript', () => {

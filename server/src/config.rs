@@ -329,7 +329,7 @@ impl Config {
             None => format!("http://{listen_addr}"),
         };
         let cors_origins = get("PARLEY_CORS_ORIGINS")
-            .map(|list| list.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect::<Vec<_>>())
+            .map(|list| list.split(',').map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|o| !o.is_empty()).collect::<Vec<_>>())
             .unwrap_or_default();
         for origin in &cors_origins {
             let valid = (origin.starts_with("http://") || origin.starts_with("https://"))

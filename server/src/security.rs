@@ -61,15 +61,22 @@ fn announces_another_origin(headers: &HeaderMap) -> bool {
 /// Refuses state-changing requests that carry the session cookie but cannot show they come from our own
 /// pages, and any that a browser says come from another site, cookie or not: without the cookie such a
 /// form could still sign the visitor in to an account of the attacker's (login CSRF). API clients with
-/// bearer tokens send neither cookie nor Origin and pass. So do the JSON API's calls from other origins'
-/// pages without the cookie (CORS, `PARLEY_CORS_ORIGINS`): nothing there signs a browser in, and every
-/// body must be JSON, which a cross-site form cannot send without the preflight the allowlist answers.
-pub async fn csrf_guard(request: Request, next: Next) -> Response {
+/// bearer tokens send neither cookie nor Origin and pass. So do cookieless calls to the JSON API from the
+/// pages of an origin on the CORS allowlist (`PARLEY_CORS_ORIGINS`): the allowlist is exactly the sites
+/// trusted to call it, and only with a bearer token their user gave them.
+pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let headers = request.headers();
     let with_cookie = carries_session_cookie(headers);
-    let cookieless_api = !with_cookie && request.uri().path().starts_with("/api/v1/");
-    if !safe && ((with_cookie && !is_same_origin(headers)) || (!cookieless_api && announces_another_origin(headers))) {
+    let allowed_cross_origin_api = !with_cookie
+        && request.uri().path().starts_with("/api/v1/")
+        && headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|origin| state.config.cors_origins.iter().any(|allowed| allowed == origin));
+    if !safe
+        && ((with_cookie && !is_same_origin(headers)) || (!allowed_cross_origin_api && announces_another_origin(headers)))
+    {
         tracing::warn!("cross-site request with a session cookie refused");
         return ApiError::Forbidden("Cross-site requests are not allowed.").into_response();
     }

@@ -51,6 +51,19 @@ async fn an_allowed_origin_may_call_the_api_with_a_bearer_token_but_never_with_c
 #[tokio::test]
 async fn an_origin_not_on_the_list_is_refused() {
     let app = spawn_app_with(&[("PARLEY_CORS_ORIGINS", ALLOWED)]).await;
+    // Its page cannot write with a token either: the CSRF guard refuses what the browser marks cross-site.
+    let token = app.new_user_token().await;
+    let write = app
+        .client
+        .post(app.url("/api/v1/conversations"))
+        .header(header::ORIGIN, "https://evil.example.com")
+        .header("sec-fetch-site", "cross-site")
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
     let response = preflight(&app, "https://evil.example.com").await;
     assert!(!response.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
     // A look-alike is not the allowed origin either.
