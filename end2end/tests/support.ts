@@ -212,7 +212,7 @@ export class Nginx {
  * The newest message in the shared server's outbox addressed to `to`, once there are at least `count`
  * (polled, bounded: 10 s). Mail is written whole (renamed into place), so a file read is a whole message.
  */
-export async function mailTo(to: string, count = 1): Promise<string> {
+export async function mailTo(to: string, count = 1, containing = ''): Promise<string> {
   const outbox = process.env.PARLEY_E2E_OUTBOX;
   if (!outbox) throw new Error('PARLEY_E2E_OUTBOX is not set (see playwright.config.ts)');
   let found: string[] = [];
@@ -222,7 +222,9 @@ export async function mailTo(to: string, count = 1): Promise<string> {
         const names = fs.existsSync(outbox) ? fs.readdirSync(outbox).filter((n) => n.endsWith('.eml')).sort() : [];
         found = names
           .map((n) => fs.readFileSync(path.join(outbox, n), 'utf8'))
-          .filter((text) => text.split(/\r?\n/).some((line) => line.toLowerCase() === `to: ${to.toLowerCase()}`));
+          .filter((text) => text.split(/\r?\n/).some((line) => line.toLowerCase() === `to: ${to.toLowerCase()}`))
+          // Mail is sent in the background: messages of different kinds may arrive in any order.
+          .filter((text) => text.includes(containing));
         return found.length;
       },
       { timeout: 10_000, message: `mail #${count} to ${to}` },

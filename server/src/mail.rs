@@ -135,12 +135,15 @@ impl Mailer {
     }
 }
 
-/// Writes one message as `<unix-millis>-<uuid>.eml`, so names sort by sending time. The file appears
-/// whole: it is written under a temporary name and renamed, so a reader never sees half a message.
+/// Writes one message as `<unix-millis>-<sequence>-<uuid>.eml`, so names sort by the moment of writing
+/// (the sequence orders two in one millisecond). The file appears whole: it is written under a temporary
+/// name and renamed, so a reader never sees half a message.
 async fn write_to_outbox(dir: &std::path::Path, message: &[u8]) -> std::io::Result<()> {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     tokio::fs::create_dir_all(dir).await?;
     let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
-    let name = format!("{millis:015}-{}", uuid::Uuid::new_v4());
+    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{millis:015}-{sequence:09}-{}", uuid::Uuid::new_v4());
     let partial = dir.join(format!(".{name}.partial"));
     tokio::fs::write(&partial, message).await?;
     tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await

@@ -244,20 +244,27 @@ impl TestApp {
 
     /// Waits (bounded: 10 s) until `to` has received `count` messages, and returns the last one.
     pub async fn wait_for_mail(&self, to: &str, count: usize) -> String {
+        self.wait_for_mail_with(to, "", count).await
+    }
+
+    /// Waits (bounded: 10 s) until `to` has received `count` messages containing `needle`, and returns the
+    /// `count`-th. Mail is sent in the background, so messages of different kinds may arrive in any order;
+    /// messages of one kind sent one after the other arrive in order.
+    pub async fn wait_for_mail_with(&self, to: &str, needle: &str, count: usize) -> String {
         let started = std::time::Instant::now();
         loop {
-            let mail = self.mail_to(to);
+            let mail: Vec<String> = self.mail_to(to).into_iter().filter(|m| m.contains(needle)).collect();
             if mail.len() >= count {
                 return mail.into_iter().nth(count - 1).unwrap();
             }
-            assert!(started.elapsed() < std::time::Duration::from_secs(10), "no mail #{count} for {to} in 10 s");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "no mail #{count} with {needle:?} for {to} in 10 s");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
-    /// The token of the link in the last of `count` messages to `to` whose path is `path`.
+    /// The token of the `count`-th link to `path` mailed to `to`.
     pub async fn link_token(&self, to: &str, count: usize, path: &str) -> String {
-        let mail = self.wait_for_mail(to, count).await;
+        let mail = self.wait_for_mail_with(to, &format!("{path}?token="), count).await;
         link_token_in(&mail, path).unwrap_or_else(|| panic!("no {path} link in: {mail}"))
     }
 }
