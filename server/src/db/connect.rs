@@ -93,6 +93,9 @@ pub(super) async fn sqlite(options: SqliteConnectOptions, settings: &DatabaseSet
     loop {
         let connected = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
+            // A file has no far end that could hang up; sqlx's test would cost each query a round trip to
+            // the connection's worker thread.
+            .test_before_acquire(false)
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options.clone())
             .await;
@@ -117,6 +120,9 @@ fn is_sqlite_busy(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "5" || code == "6")
 }
 
+/// A PostgreSQL connection idle at least this long is pinged before it is used again.
+const TEST_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Opens a pool on PostgreSQL, waiting up to `settings.connect_retry` for the server to answer.
 pub(super) async fn postgres(options: PgConnectOptions, settings: &DatabaseSettings) -> Result<PgPool, DbError> {
     let target = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(""));
@@ -127,8 +133,18 @@ pub(super) async fn postgres(options: PgConnectOptions, settings: &DatabaseSetti
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         // A connection that sat idle may have been cut by the server or a proxy: test it before use, and
-        // let idle ones go, so a database restart costs no request an error.
-        .test_before_acquire(true)
+        // let idle ones go, so a database restart costs no request an error. sqlx's own test pings on every
+        // acquire, a round trip per query on top of the one it already makes when a connection is released
+        // (which proves a busy connection sound); only one idle for a while is tested here.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= TEST_CONNECTIONS_IDLE_FOR {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .idle_timeout(Duration::from_secs(300))
         .connect_lazy_with(options.clone());
 
