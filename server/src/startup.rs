@@ -32,7 +32,7 @@ use crate::{
     export::ExportService,
     mail::Mailer,
     assistant::{demo::DemoAssistant, openai::{OpenAiAssistant, OpenAiSettings}, Assistant},
-    browser::{BrowserAccounts, BrowserChat, BrowserTasks, SignedInMemo},
+    browser::{BrowserAccounts, BrowserChat, BrowserTasks, ConversationListMemo, SignedInMemo},
     chat::ChatService,
     tasks::TaskService,
     config::{AssistantConfig, Config},
@@ -40,9 +40,20 @@ use crate::{
     routes, security, telemetry,
 };
 
-/// The one piece of state every handler can reach.
+/// The one piece of state every handler can reach. Every middleware and handler of every request takes a
+/// copy, so a copy is one reference count ([`AppStateInner`] behind an `Arc`), not a dozen.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     pub config: Arc<Config>,
     pub db: Database,
     pub accounts: AccountService,
@@ -111,7 +122,7 @@ impl Application {
         let chat = ChatService::new(db.clone(), assistant, history_chars);
         let tasks = TaskService::new(db.clone());
         let export = ExportService::new(db.clone());
-        let state = AppState { config: Arc::new(config), db: db.clone(), accounts, chat, tasks, export, leptos_options };
+        let state = AppState(Arc::new(AppStateInner { config: Arc::new(config), db: db.clone(), accounts, chat, tasks, export, leptos_options }));
         spawn_housekeeping(db.clone());
         Ok(Application { listener, router: router(state), db })
     }
@@ -238,6 +249,7 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
         provide_context(chat.clone());
         provide_context(tasks.clone());
         provide_context(SignedInMemo::default());
+        provide_context(ConversationListMemo::default());
         if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
             && let Ok(value) = header::HeaderValue::from_str(&security::page_csp(&nonce, reload_port))
         {

@@ -192,7 +192,10 @@ impl FromRequestParts<AppState> for ApiUser {
         let session = parts.extensions.get::<tower_sessions::Session>().ok_or(ApiError::Unauthorized)?;
         let id: Option<String> = session.get(crate::db::SESSION_USER_KEY).await.map_err(|_| ApiError::Unavailable)?;
         let id: uuid::Uuid = id.and_then(|id| id.parse().ok()).ok_or(ApiError::Unauthorized)?;
-        let user = state.accounts.find_user(id).await?.ok_or(ApiError::Unauthorized)?;
+        let user = match crate::db::signed_in_row(session, id).await {
+            Some(user) => user,
+            None => state.accounts.find_user(id).await?.ok_or(ApiError::Unauthorized)?,
+        };
         Ok(ApiUser { id: user.id })
     }
 }

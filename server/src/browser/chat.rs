@@ -5,7 +5,10 @@ use app::server_fns::{
         SnippetPart, ToolCallView, Window,
     },
 };
+use std::sync::Arc;
+
 use chrono::SecondsFormat;
+use leptos::prelude::use_context;
 use uuid::Uuid;
 
 use super::{session, signed_in_user};
@@ -22,6 +25,13 @@ const MESSAGE_PAGE: u32 = 50;
 /// A search result opens its conversation with this many messages on either side of it.
 const AROUND: u32 = 25;
 const SEARCH_PAGE: u32 = 20;
+
+/// The sidebar's list, read once per request: a page render builds the sidebar more than once (each
+/// enclosing `Suspense` renders its children again once what it waited for is there), and each build
+/// asks for the list. A fresh memo comes with every request's context.
+#[derive(Clone, Default)]
+pub struct ConversationListMemo(Arc<tokio::sync::Mutex<Option<ListKey>>>);
+type ListKey = ((Option<String>, Option<String>), ConversationList);
 
 pub struct BrowserChat {
     pub chat: ChatService,
@@ -116,6 +126,24 @@ impl BrowserChat {
         Ok((pages.into_iter().rev().flatten().collect(), cursor))
     }
 
+    /// One page of the user's conversations, as the sidebar lists them.
+    async fn list_page(&self, cursor: Option<String>, search: Option<String>) -> Result<ConversationList, FormError> {
+        let user = self.user_id().await?;
+        let (items, next_cursor) =
+            self.chat.list_conversations(user, Some(SIDEBAR_PAGE), cursor.as_deref(), search.as_deref()).await?;
+        Ok(ConversationList {
+            items: items
+                .into_iter()
+                .map(|c| ConversationSummary {
+                    id: c.id.to_string(),
+                    title: c.title,
+                    updated_at: c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+
     async fn user_id(&self) -> Result<Uuid, FormError> {
         let user = signed_in_user(&self.accounts, &session().await?).await?;
         user.map(|u| u.id).ok_or(FormError::Unauthorized)
@@ -132,20 +160,16 @@ impl BrowserChat {
 #[async_trait::async_trait]
 impl ChatPort for BrowserChat {
     async fn list(&self, cursor: Option<String>, search: Option<String>) -> Result<ConversationList, FormError> {
-        let user = self.user_id().await?;
-        let (items, next_cursor) =
-            self.chat.list_conversations(user, Some(SIDEBAR_PAGE), cursor.as_deref(), search.as_deref()).await?;
-        Ok(ConversationList {
-            items: items
-                .into_iter()
-                .map(|c| ConversationSummary {
-                    id: c.id.to_string(),
-                    title: c.title,
-                    updated_at: c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                })
-                .collect(),
-            next_cursor,
-        })
+        let Some(memo) = use_context::<ConversationListMemo>() else { return self.list_page(cursor, search).await };
+        // Held across the lookup: another render of the sidebar in this request waits for the first answer.
+        let mut known = memo.0.lock().await;
+        let key = (cursor, search);
+        if let Some((_, list)) = known.as_ref().filter(|(known_key, _)| *known_key == key) {
+            return Ok(list.clone());
+        }
+        let list = self.list_page(key.0.clone(), key.1.clone()).await?;
+        *known = Some((key, list.clone()));
+        Ok(list)
     }
 
     async fn load(&self, id: String, window: Window) -> Result<ConversationView, FormError> {

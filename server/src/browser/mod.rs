@@ -6,7 +6,7 @@ mod chat;
 mod tasks;
 
 pub use accounts::BrowserAccounts;
-pub use chat::BrowserChat;
+pub use chat::{BrowserChat, ConversationListMemo};
 pub use tasks::BrowserTasks;
 
 use app::server_fns::accounts::FormError;
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use crate::{
     api::extract::client_ip,
     auth::AccountService,
-    db::{User, SESSION_USER_KEY},
+    db::{forget_signed_in_row, signed_in_row, User, SESSION_USER_KEY},
     error::error_chain,
 };
 
@@ -63,19 +63,26 @@ impl SignedInMemo {
         if let Some(memo) = use_context::<SignedInMemo>() {
             *memo.0.lock().await = None;
         }
+        if let Ok(session) = session().await {
+            forget_signed_in_row(&session).await;
+        }
     }
 }
 
 /// The user this browser is signed in as: `None` when signed out or when the account is gone.
 async fn signed_in_user(accounts: &AccountService, session: &Session) -> Result<Option<User>, FormError> {
     let Some(id) = session_user_id(session).await? else { return Ok(None) };
-    let Some(memo) = use_context::<SignedInMemo>() else { return Ok(accounts.find_user(id).await?) };
+    let lookup = async || match signed_in_row(session, id).await {
+        Some(user) => Ok(Some(user)),
+        None => accounts.find_user(id).await,
+    };
+    let Some(memo) = use_context::<SignedInMemo>() else { return Ok(lookup().await?) };
     // Held across the lookup: concurrent server functions of one render wait for the first one's answer.
     let mut known = memo.0.lock().await;
     if let Some(user) = known.as_ref().filter(|user| user.id == id) {
         return Ok(Some(user.clone()));
     }
-    let user = accounts.find_user(id).await?;
+    let user = lookup().await?;
     known.clone_from(&user);
     Ok(user)
 }

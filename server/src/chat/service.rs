@@ -246,12 +246,12 @@ impl ChatService {
         limit: Option<u32>,
         before: Option<&str>,
     ) -> Result<(Vec<Message>, Option<String>), ChatError> {
-        // An empty page and an unknown conversation look alike to the messages query: ask first.
-        self.conversation(user_id, conversation_id).await?;
-        self.messages_of(user_id, conversation_id, limit, before).await
+        let (_, messages, next) = self.open(user_id, conversation_id, limit, before).await?;
+        Ok((messages, next))
     }
 
-    /// A conversation and a page of its messages, with one lookup of the conversation.
+    /// A conversation and a page of its messages, read together (an empty page of an unknown conversation
+    /// is `NotFound`).
     pub async fn open(
         &self,
         user_id: Uuid,
@@ -259,24 +259,19 @@ impl ChatService {
         limit: Option<u32>,
         before: Option<&str>,
     ) -> Result<(Conversation, Vec<Message>, Option<String>), ChatError> {
-        let conversation = self.conversation(user_id, conversation_id).await?;
-        let (messages, next) = self.messages_of(user_id, conversation_id, limit, before).await?;
-        Ok((conversation, messages, next))
-    }
-
-    /// A page of messages of a conversation already known to be the user's (the query is scoped to the
-    /// user all the same).
-    async fn messages_of(
-        &self,
-        user_id: Uuid,
-        conversation_id: Uuid,
-        limit: Option<u32>,
-        before: Option<&str>,
-    ) -> Result<(Vec<Message>, Option<String>), ChatError> {
-        let limit = page_limit(limit, DEFAULT_MESSAGE_PAGE)?;
-        let before = cursor::from_param(before, "before").map_err(ChatError::Validation)?;
-        let page = self.db.list_messages(user_id, conversation_id, limit, before).await?;
-        Ok((page.items, page.next.map(cursor::encode)))
+        let page_request = page_limit(limit, DEFAULT_MESSAGE_PAGE)
+            .and_then(|limit| Ok((limit, cursor::from_param(before, "before").map_err(ChatError::Validation)?)));
+        let (limit, before) = match page_request {
+            Ok(request) => request,
+            // An unknown conversation is 404 whatever the query says.
+            Err(invalid) => {
+                self.conversation(user_id, conversation_id).await?;
+                return Err(invalid);
+            }
+        };
+        let (conversation, page) =
+            self.db.open_conversation(user_id, conversation_id, limit, before).await?.ok_or(ChatError::NotFound)?;
+        Ok((conversation, page.items, page.next.map(cursor::encode)))
     }
 
     /// Stores the user's message, then starts the assistant's reply. The events end with `Done` or

@@ -54,6 +54,26 @@ pub struct Page<T> {
     pub next: Option<Position>,
 }
 
+const FIND_CONVERSATION: &str = "SELECT id, title, created_at, updated_at FROM conversations WHERE id = $1 AND user_id = $2";
+
+/// The newest messages of conversation `$1` before position (`$3`, `$4`), at most `$5`, newest first. The
+/// ownership check (`$2`) rides along in the same statement: no message of another user's conversation
+/// can ever be read.
+const NEWEST_MESSAGES_BEFORE: &str = "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at, m.tool_calls
+     FROM messages m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.conversation_id = $1 AND c.user_id = $2 AND (m.created_at, m.id) < ($3, $4)
+     ORDER BY m.created_at DESC, m.id DESC LIMIT $5";
+
+/// A page from [`NEWEST_MESSAGES_BEFORE`] rows fetched with one row more than `limit`: oldest first, and
+/// where the page before it ends, if there is one.
+fn newest_page(mut rows: Vec<Message>, limit: u32) -> Page<Message> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    rows.reverse();
+    let next = if more { rows.first().map(|m| Position { at: m.created_at, id: m.id }) } else { None };
+    Page { items: rows, next }
+}
+
 /// A new message moves its conversation to the top of the list: every write of messages runs this in the
 /// same transaction.
 const TOUCH_CONVERSATION: &str = "UPDATE conversations SET updated_at = $1 WHERE id = $2";
@@ -75,9 +95,7 @@ impl Database {
     }
 
     pub async fn find_conversation(&self, user_id: Uuid, id: Uuid) -> Result<Option<Conversation>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
-            "SELECT id, title, created_at, updated_at FROM conversations WHERE id = $1 AND user_id = $2",
-        )
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(FIND_CONVERSATION)
         .bind(id)
         .bind(user_id)
         .fetch_optional(pool).await)?)
@@ -140,6 +158,41 @@ impl Database {
         Ok(deleted == 1)
     }
 
+    /// The user's conversation and its newest `limit` messages before `before` (oldest first): opening a
+    /// conversation is the commonest read there is, so both statements run on one connection, taken from
+    /// the pool once. `None` when the user has no such conversation.
+    pub async fn open_conversation(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        limit: u32,
+        before: Option<Position>,
+    ) -> Result<Option<(Conversation, Page<Message>)>, DbError> {
+        let before = before.unwrap_or_else(Position::past_everything);
+        let found = on_pool!(self, |pool| async {
+            let mut connection = pool.acquire().await?;
+            let Some(conversation) = sqlx::query_as::<_, Conversation>(FIND_CONVERSATION)
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *connection)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let rows = sqlx::query_as::<_, Message>(NEWEST_MESSAGES_BEFORE)
+                .bind(id)
+                .bind(user_id)
+                .bind(before.at)
+                .bind(before.id)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&mut *connection)
+                .await?;
+            Ok::<_, sqlx::Error>(Some((conversation, rows)))
+        }
+        .await)?;
+        Ok(found.map(|(conversation, rows)| (conversation, newest_page(rows, limit))))
+    }
+
     /// The newest `limit` messages before `before` (all of them when `None`), returned oldest first.
     pub async fn list_messages(
         &self,
@@ -148,27 +201,15 @@ impl Database {
         limit: u32,
         before: Option<Position>,
     ) -> Result<Page<Message>, DbError> {
-        let fetch = i64::from(limit) + 1;
-        // The ownership check rides along in the same statement: no message of another user's conversation
-        // can ever be read.
         let before = before.unwrap_or_else(Position::past_everything);
-        let mut rows = on_pool!(self, |pool| sqlx::query_as::<_, Message>(
-            "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at, m.tool_calls
-             FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.conversation_id = $1 AND c.user_id = $2 AND (m.created_at, m.id) < ($3, $4)
-             ORDER BY m.created_at DESC, m.id DESC LIMIT $5",
-        )
-        .bind(conversation_id)
-        .bind(user_id)
-        .bind(before.at)
-        .bind(before.id)
-        .bind(fetch)
-        .fetch_all(pool).await)?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        rows.reverse();
-        let next = if more { rows.first().map(|m| Position { at: m.created_at, id: m.id }) } else { None };
-        Ok(Page { items: rows, next })
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, Message>(NEWEST_MESSAGES_BEFORE)
+            .bind(conversation_id)
+            .bind(user_id)
+            .bind(before.at)
+            .bind(before.id)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool).await)?;
+        Ok(newest_page(rows, limit))
     }
 
     /// The first `limit` messages at or after `from`, oldest first; `next` is where the following page

@@ -24,7 +24,10 @@ pub use connect::{DatabaseSettings, DbTarget};
 pub use conversations::{Conversation, Message, Page, Position};
 pub use search::MessageHit;
 pub use logins::{ApiLogin, NewRefreshToken, RefreshOutcome};
-pub use sessions::{public_session_id, BrowserSession, DbSessionStore, SessionClient, SESSION_CLIENT_KEY, SESSION_USER_KEY};
+pub use sessions::{
+    forget_signed_in_row, public_session_id, signed_in_row, BrowserSession, DbSessionStore, SessionClient, SESSION_CLIENT_KEY,
+    SESSION_USER_KEY,
+};
 pub use tasks::{Task, TaskChange};
 pub use users::User;
 

@@ -12,12 +12,15 @@ use tower_sessions::{
     session_store::{self, ExpiredDeletion},
     SessionStore,
 };
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on_pool, unix_now, Database, DbError};
+use super::{on_pool, unix_now, Database, DbError, User};
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
+/// The session key under which a loaded record carries its user's row (see `DbSessionStore::load`).
+const SESSION_USER_ROW_KEY: &str = "_user_row";
 /// The session key holding where and when the browser signed in ([`SessionClient`]), for the sessions list.
 pub const SESSION_CLIENT_KEY: &str = "client";
 
@@ -116,6 +119,81 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
 
+/// The record's data as stored: without the user's row that `load` added for the request, and with its
+/// keys in order. The record holds a `HashMap`, whose order differs from one map to the next; in order,
+/// a session saved unchanged serialises to the text it was loaded from, so `save` sees that nothing
+/// changed and writes nothing.
+fn stored_data(data: &HashMap<String, serde_json::Value>) -> session_store::Result<String> {
+    let stored: std::collections::BTreeMap<&String, &serde_json::Value> =
+        data.iter().filter(|(key, _)| *key != SESSION_USER_ROW_KEY).collect();
+    serde_json::to_string(&stored).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+/// A session with the columns of the user it is signed in as, all `NULL` when it is not (or the account
+/// is gone).
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    data: String,
+    expires_at: i64,
+    user_id: Option<Uuid>,
+    email: Option<String>,
+    display_name: Option<String>,
+    instructions: Option<String>,
+    email_verified_at: Option<DateTime<Utc>>,
+    created_at: Option<DateTime<Utc>>,
+}
+
+impl SessionRow {
+    fn user(&self) -> Option<User> {
+        Some(User {
+            id: self.user_id?,
+            email: self.email.clone()?,
+            display_name: self.display_name.clone(),
+            instructions: self.instructions.clone(),
+            email_verified_at: self.email_verified_at,
+            created_at: self.created_at?,
+        })
+    }
+}
+
+/// [`User`] as it rides in a loaded session record.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    display_name: Option<String>,
+    instructions: Option<String>,
+    email_verified_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserRow {
+    fn from(user: User) -> Self {
+        let User { id, email, display_name, instructions, email_verified_at, created_at } = user;
+        UserRow { id, email, display_name, instructions, email_verified_at, created_at }
+    }
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        let UserRow { id, email, display_name, instructions, email_verified_at, created_at } = row;
+        User { id, email, display_name, instructions, email_verified_at, created_at }
+    }
+}
+
+/// The user that `session` is signed in as, as read with the session at the start of this request, if
+/// it is `id`. `None` means: look them up (the row was dropped after a change to the user, see
+/// [`forget_signed_in_row`], or the session was not loaded from storage).
+pub async fn signed_in_row(session: &tower_sessions::Session, id: Uuid) -> Option<User> {
+    let row: UserRow = session.get(SESSION_USER_ROW_KEY).await.ok().flatten()?;
+    (row.id == id).then(|| row.into())
+}
+
+/// Drops the user's row read with the session, after this request changed the user.
+pub async fn forget_signed_in_row(session: &tower_sessions::Session) {
+    let _ = session.remove_value(SESSION_USER_ROW_KEY).await;
+}
+
 fn owner(record: &Record) -> Option<Uuid> {
     record.data.get(SESSION_USER_KEY)?.as_str()?.parse().ok()
 }
@@ -131,7 +209,7 @@ impl SessionStore for DbSessionStore {
         let _turn = self.db.write_turn().await.map_err(backend)?;
         // A fresh random id collides with an existing one essentially never; if it does, draw again.
         loop {
-            let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            let data = stored_data(&record.data)?;
             let client = client(record).unwrap_or_else(|| SessionClient { since: unix_now(), ..SessionClient::default() });
             let inserted = on_pool!(self.db, |pool| sqlx::query(
                 "INSERT INTO sessions (id, user_id, data, expires_at, created_at, last_seen_at, user_agent, ip)
@@ -163,7 +241,7 @@ impl SessionStore for DbSessionStore {
     /// A session saved unchanged (every page view saves, to keep the expiry rolling) is written only when
     /// its stored expiry is more than [`EXPIRY_REFRESH_SECS`] old.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data = stored_data(&record.data)?;
         let expires_at = record.expiry_date.unix_timestamp();
         if self.unchanged(&record.id, &data, expires_at) {
             return Ok(());
@@ -190,22 +268,37 @@ impl SessionStore for DbSessionStore {
         Ok(())
     }
 
+    /// Reads the session and, in the same statement, the user it is signed in as: nearly every request
+    /// that has a session asks who that is next. The user's row rides in the record under
+    /// [`SESSION_USER_ROW_KEY`] for this request only (see [`signed_in_row`]); it is never stored.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> =
-            on_pool!(self.db, |pool| sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-                .bind(id.to_string())
-                .bind(unix_now())
-                .fetch_optional(pool).await)
-                .map_err(backend)?;
-        let Some((data, expires_at)) = row else {
+        let row: Option<SessionRow> = on_pool!(self.db, |pool| sqlx::query_as(
+            "SELECT s.data, s.expires_at,
+                    u.id AS user_id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+             WHERE s.id = $1 AND s.expires_at > $2",
+        )
+        .bind(id.to_string())
+        .bind(unix_now())
+        .fetch_optional(pool).await)
+        .map_err(backend)?;
+        let Some(row) = row else {
             self.forget(id);
             return Ok(None);
         };
-        self.remember(id, &data, expires_at);
+        let mut data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        // Only what this statement read is trusted as the user's row, never a stored value of that name.
+        data.remove(SESSION_USER_ROW_KEY);
+        self.remember(id, &stored_data(&data)?, row.expires_at);
+        if let Some(user) = row.user() {
+            let user = serde_json::to_value(UserRow::from(user)).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            data.insert(SESSION_USER_ROW_KEY.to_owned(), user);
+        }
         Ok(Some(Record {
             id: *id,
-            data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
-            expiry_date: time::OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?,
+            data,
+            expiry_date: time::OffsetDateTime::from_unix_timestamp(row.expires_at).map_err(backend)?,
         }))
     }
 

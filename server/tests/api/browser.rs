@@ -6,7 +6,7 @@ use app::server_fns::chat::EditMessage;
 use leptos::server_fn::ServerFn;
 use reqwest::{header, Response};
 
-use crate::helpers::{spawn_app, unique_email, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, sql, unique_email, TestApp, PASSWORD};
 
 /// A plain HTML form post from one of our own pages.
 async fn form_post(app: &TestApp, path: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Response {
@@ -477,4 +477,41 @@ async fn editing_a_message_by_form_replaces_only_the_later_messages() {
     assert_eq!(contents[2], "second, edited");
     assert_eq!(history[3]["role"], "assistant");
     assert!(!contents.contains(&"third question"));
+}
+
+#[tokio::test]
+async fn page_views_write_nothing_to_the_session_and_never_store_the_user_read_with_it() {
+    let app = spawn_app().await;
+    let cookie = signed_up(&app, &unique_email()).await;
+    assert_eq!(page(&app, "/chat", Some(&cookie)).await.status(), 200);
+    // A sentinel that any save of the session would overwrite with the time of the save.
+    sql(&app.db_url, "UPDATE sessions SET last_seen_at = 12345").await;
+
+    for path in ["/chat", "/account", "/chat", "/tasks", "/chat", "/account"] {
+        assert_eq!(page(&app, path, Some(&cookie)).await.status(), 200, "{path}");
+    }
+
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM sessions WHERE last_seen_at <> 12345").await, Some(0), "no view saved the session");
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM sessions WHERE data LIKE '%user_row%'").await, Some(0), "the user read with the session is not stored");
+}
+
+#[tokio::test]
+async fn a_user_row_found_in_stored_session_data_is_never_believed() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let cookie = signed_up(&app, &email).await;
+    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    let id = login["user"]["id"].as_str().unwrap();
+    // As if someone had written a user into the stored session: the key under which a loaded session
+    // carries its user's row for one request.
+    let forged = format!(
+        r#"{{"_user_row":{{"id":"{id}","email":"impostor@example.com","display_name":"Impostor","instructions":null,"email_verified_at":null,"created_at":"2026-01-01T00:00:00Z"}},"#
+    );
+    sql(&app.db_url, &format!("UPDATE sessions SET data = '{forged}' || substr(data, 2)")).await;
+
+    let account = page(&app, "/account", Some(&cookie)).await;
+    assert_eq!(account.status(), 200);
+    let body = account.text().await.unwrap();
+    assert!(body.contains(&email), "the real email is shown");
+    assert!(!body.contains("impostor@example.com") && !body.contains("Impostor"), "the forged row is not");
 }
