@@ -156,37 +156,12 @@ impl SessionRow {
     }
 }
 
-/// [`User`] as it rides in a loaded session record.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct UserRow {
-    id: Uuid,
-    email: String,
-    display_name: Option<String>,
-    instructions: Option<String>,
-    email_verified_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-}
-
-impl From<User> for UserRow {
-    fn from(user: User) -> Self {
-        let User { id, email, display_name, instructions, email_verified_at, created_at } = user;
-        UserRow { id, email, display_name, instructions, email_verified_at, created_at }
-    }
-}
-
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        let UserRow { id, email, display_name, instructions, email_verified_at, created_at } = row;
-        User { id, email, display_name, instructions, email_verified_at, created_at }
-    }
-}
-
 /// The user that `session` is signed in as, as read with the session at the start of this request, if
 /// it is `id`. `None` means: look them up (the row was dropped after a change to the user, see
 /// [`forget_signed_in_row`], or the session was not loaded from storage).
 pub async fn signed_in_row(session: &tower_sessions::Session, id: Uuid) -> Option<User> {
-    let row: UserRow = session.get(SESSION_USER_ROW_KEY).await.ok().flatten()?;
-    (row.id == id).then(|| row.into())
+    let user: User = session.get(SESSION_USER_ROW_KEY).await.ok().flatten()?;
+    (user.id == id).then_some(user)
 }
 
 /// Drops the user's row read with the session, after this request changed the user.
@@ -292,7 +267,7 @@ impl SessionStore for DbSessionStore {
         data.remove(SESSION_USER_ROW_KEY);
         self.remember(id, &stored_data(&data)?, row.expires_at);
         if let Some(user) = row.user() {
-            let user = serde_json::to_value(UserRow::from(user)).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            let user = serde_json::to_value(user).map_err(|e| session_store::Error::Encode(e.to_string()))?;
             data.insert(SESSION_USER_ROW_KEY.to_owned(), user);
         }
         Ok(Some(Record {

@@ -3,7 +3,8 @@ use uuid::Uuid;
 
 use super::{db_now, on_pool, Database, DbError};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// Serialisable so that a loaded browser session can carry it for one request (see `db::sessions`).
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
