@@ -49,6 +49,21 @@ test.describe('with JavaScript', () => {
     await expect(page.getByRole('complementary', { name: 'Conversations' })).not.toContainText('Paging notes');
   });
 
+  test('the times of stored messages follow the browser clock once the page hydrates', async ({ page }) => {
+    await signUp(page, uniqueEmail());
+    await newChat(page);
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('What time is it?');
+    await composer.press('Enter');
+    await expect(page.getByRole('article', { name: 'Assistant reply' })).toContainText('ASSISTANT_BASE_URL');
+
+    // The server renders "just now"; a browser three hours ahead relabels every stored message itself.
+    await page.clock.install({ time: new Date(Date.now() + 3 * 3600 * 1000) });
+    await page.reload();
+    await expect(page.getByRole('article', { name: 'You said' }).locator('time')).toHaveText('3 hours ago');
+    await expect(page.getByRole('article', { name: 'Assistant reply' }).locator('time')).toHaveText('3 hours ago');
+  });
+
   test('Shift+Enter makes a new line and Stop keeps what was received', async ({ page }) => {
     await signUp(page, uniqueEmail());
     await newChat(page);

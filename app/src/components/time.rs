@@ -72,6 +72,21 @@ pub fn RelativeTime(#[prop(into)] at: String, now: Signal<i64>) -> impl IntoView
     view! { <time datetime=at.clone() title=at>{label}</time> }
 }
 
+/// Brings every `<time datetime>` under `root` to `now`: the labels of views written as markup, which
+/// have no reactive label of their own.
+#[cfg(feature = "hydrate")]
+pub fn refresh_relative_times(root: &web_sys::Element, now: i64) {
+    use wasm_bindgen::JsCast;
+    let Ok(times) = root.query_selector_all("time[datetime]") else { return };
+    for i in 0..times.length() {
+        if let Some(time) = times.item(i).and_then(|node| node.dyn_into::<web_sys::Element>().ok())
+            && let Some(at) = time.get_attribute("datetime")
+        {
+            time.set_text_content(Some(&relative(&at, now)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

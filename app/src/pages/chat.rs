@@ -86,7 +86,7 @@ pub fn ConversationPage() -> impl IntoView {
                 match conversation.await {
                     Ok(view) => {
                         title.set(view.title.clone());
-                        view! { <ConversationPane view rename_errors notice/> }.into_any()
+                        view! { <ConversationPane view=PaneConversation(view) rename_errors notice/> }.into_any()
                     }
                     Err(FormError::NotFound) => {
                         title.set("Conversation not found".to_owned());
@@ -267,12 +267,30 @@ fn ConversationMissing() -> impl IntoView {
 }
 
 fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    escaped(text, false)
 }
 
 /// Text for an HTML attribute value in double quotes.
 fn escape_attribute(text: &str) -> String {
-    escape_html(text).replace('"', "&quot;")
+    escaped(text, true)
+}
+
+/// One pass over `text` (these run for every message of a page).
+fn escaped(text: &str, attribute: bool) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut rest = text;
+    while let Some(at) = rest.find(|c| matches!(c, '&' | '<' | '>') || (attribute && c == '"')) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => "&quot;",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The fields every edit of a message posts: which conversation, which message.
@@ -307,12 +325,52 @@ fn regenerate_form_html(conversation: &str, message: &str, content: &str) -> Str
     )
 }
 
+/// A conversation as the pane's island props carry it to the browser.
+///
+/// The browser never renders the stored messages it hydrates: hydration adopts their markup from the page
+/// (`inner_html` is not rewritten from the server's), and `For` keeps every item it adopted. So of those
+/// messages the props keep what the pane itself reads: the id, the role, and the text of the newest
+/// question, which "Regenerate reply" posts again. The rendered Markdown, times, tool calls and the text
+/// behind each "Edit" form stay in the page only (they were a third of it, escaped twice). Deserialised, it
+/// is a `ConversationView` whose earlier messages have those fields empty (`content` still `Some` where
+/// the edit form exists, so the adopted view has the same shape).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct PaneConversation(pub ConversationView);
+
+impl serde::Serialize for PaneConversation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let view = &self.0;
+        let newest_question = view.messages.iter().rposition(|m| m.content.is_some());
+        let messages = view.messages.iter().enumerate().map(|(i, m)| MessageView {
+            id: m.id.clone(),
+            role: m.role.clone(),
+            html: String::new(),
+            created_at: String::new(),
+            tool_calls: Vec::new(),
+            content: m.content.as_ref().map(|text| if Some(i) == newest_question { text.clone() } else { String::new() }),
+        });
+        // Every field named, so a field added to either struct cannot be forgotten here.
+        let slim = ConversationView {
+            id: view.id.clone(),
+            title: view.title.clone(),
+            messages: messages.collect(),
+            older_cursor: view.older_cursor.clone(),
+            newer_cursor: view.newer_cursor.clone(),
+            focus: view.focus.clone(),
+            awaiting_reply: view.awaiting_reply,
+        };
+        slim.serialize(serializer)
+    }
+}
+
 /// One conversation: its history, the composer that streams replies, rename, delete and retry.
 ///
 /// Rename, delete and retry are plain forms (`crate::enhance` posts them in place): each ends in a reload
 /// of the page the server redirects to. `rename_errors` and `notice` carry what a failed plain post said.
 #[island]
-fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: Option<String>) -> impl IntoView {
+fn ConversationPane(view: PaneConversation, rename_errors: Vec<String>, notice: Option<String>) -> impl IntoView {
+    let PaneConversation(view) = view;
     let id = view.id.clone();
     let title = RwSignal::new(view.title);
     // A first reply names the conversation: keep the tab's title in step.
@@ -332,6 +390,14 @@ fn ConversationPane(view: ConversationView, rename_errors: Vec<String>, notice: 
     let now = use_now();
     let list_ref = NodeRef::<html::Div>::new();
     let input_ref = NodeRef::<html::Textarea>::new();
+    // The messages' times are markup (see `message_inner_html`): keep their labels in step with the clock.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let now = now.get();
+        if let Some(list) = list_ref.get() {
+            crate::components::time::refresh_relative_times(&list, now);
+        }
+    });
     // The composer is not bound to `draft` with `prop:value`: hydration would write the empty draft over
     // whatever was typed before the page hydrated. The textarea is written only when the app itself
     // changes the text (clearing it after a send, giving it back after a refusal).
@@ -710,42 +776,138 @@ pub(crate) fn window_href(conversation: &str, message: &str) -> String {
 #[component]
 fn MessageItem(message: MessageView, conversation: String, now: Signal<i64>, #[prop(optional)] focused: bool) -> impl IntoView {
     let is_user = message.role == "user";
-    let author = if is_user { "You" } else { "Assistant" };
-    let at = message.created_at.clone();
     let class = match (is_user, focused) {
         (true, false) => "message user",
         (false, false) => "message assistant",
         (true, true) => "message user focused",
         (false, true) => "message assistant focused",
     };
+    let inside = message_inner_html(&message, now.get_untracked());
     view! {
         <article class=class id=format!("m-{}", message.id) aria-current=focused.then_some("true")
-            aria-label=if is_user { "You said" } else { "Assistant reply" }>
-            <header class="message-meta">
-                <span class="author">{author}</span>
-                {(!at.is_empty()).then(|| view! { <RelativeTime at=at.clone() now=now/> })}
-            </header>
-            {(!message.tool_calls.is_empty()).then(|| view! {
-                <ul class="tool-calls" aria-label="Tools used">
-                    {message.tool_calls.into_iter().map(|call| view! {
-                        <li>
-                            <details class="tool-call" class:failed=call.failed>
-                                <summary>"Used " <code>{call.name}</code> {call.failed.then_some(" (failed)")}</summary>
-                                <p class="tool-call-label">"Arguments"</p>
-                                <pre>{call.arguments}</pre>
-                                <p class="tool-call-label">"Result"</p>
-                                <pre>{call.result}</pre>
-                            </details>
-                        </li>
-                    }).collect_view()}
-                </ul>
-            })}
-            <div class="message-body" inner_html=message.html></div>
+            aria-label=if is_user { "You said" } else { "Assistant reply" } inner_html=inside>
         </article>
         // Beside the message, not in it: the message's own text stays exactly what was said.
         {message.content.map(|content| view! {
             <details class="message-edit" inner_html=edit_form_html(&conversation, &message.id, &content)></details>
         })}
+    }
+}
+
+/// The inside of a message's `<article>`: who said it and when, the tools it used, and the text.
+///
+/// Written as markup, not as a view: a page renders fifty of these, and as views they were most of the
+/// chat page's rendering time on the server and a hydration walker each in the browser. Nothing in it
+/// changes once shown but the relative time, which the pane brings up to date for all messages at once
+/// (`refresh_relative_times`).
+fn message_inner_html(message: &MessageView, now: i64) -> String {
+    use std::fmt::Write;
+    let author = if message.role == "user" { "You" } else { "Assistant" };
+    let mut html = String::with_capacity(message.html.len() + 256);
+    let _ = write!(html, r#"<header class="message-meta"><span class="author">{author}</span>"#);
+    if !message.created_at.is_empty() {
+        let at = escape_attribute(&message.created_at);
+        let label = escape_html(&crate::components::time::relative(&message.created_at, now));
+        let _ = write!(html, r#"<time datetime="{at}" title="{at}">{label}</time>"#);
+    }
+    html.push_str("</header>");
+    if !message.tool_calls.is_empty() {
+        html.push_str(r#"<ul class="tool-calls" aria-label="Tools used">"#);
+        for call in &message.tool_calls {
+            let _ = write!(
+                html,
+                r#"<li><details class="{class}"><summary>Used <code>{name}</code>{failed}</summary><p class="tool-call-label">Arguments</p><pre>{arguments}</pre><p class="tool-call-label">Result</p><pre>{result}</pre></details></li>"#,
+                class = if call.failed { "tool-call failed" } else { "tool-call" },
+                name = escape_html(&call.name),
+                failed = if call.failed { " (failed)" } else { "" },
+                arguments = escape_html(&call.arguments),
+                result = escape_html(&call.result),
+            );
+        }
+        html.push_str("</ul>");
+    }
+    // Sanitised on the server (`chat::markdown`), or escaped text for a message still streaming in.
+    let _ = write!(html, r#"<div class="message-body">{}</div>"#, message.html);
+    html
+}
+
+#[cfg(test)]
+mod pane_props_tests {
+    use super::PaneConversation;
+    use crate::server_fns::chat::{ConversationView, MessageView};
+
+    fn message(id: &str, role: &str, content: Option<&str>) -> MessageView {
+        MessageView {
+            id: id.to_owned(),
+            role: role.to_owned(),
+            html: format!("<p>{id}</p>"),
+            created_at: "2026-12-02T10:00:00Z".to_owned(),
+            tool_calls: Vec::new(),
+            content: content.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_props_keep_what_the_browser_needs_and_leave_out_the_rendered_history() {
+        let view = ConversationView {
+            id: "c".to_owned(),
+            title: "T".to_owned(),
+            messages: vec![
+                message("1", "user", Some("first")),
+                message("2", "assistant", None),
+                message("3", "user", Some("newest question")),
+                message("4", "assistant", None),
+            ],
+            older_cursor: Some("older".to_owned()),
+            newer_cursor: None,
+            focus: Some("3".to_owned()),
+            awaiting_reply: false,
+        };
+        let json = serde_json::to_string(&PaneConversation(view.clone())).unwrap();
+        let PaneConversation(back) = serde_json::from_str(&json).unwrap();
+        assert!(!json.contains("<p>"), "{json}");
+        let contents: Vec<_> = back.messages.iter().map(|m| m.content.as_deref()).collect();
+        assert_eq!(contents, [Some(""), None, Some("newest question"), None]);
+        assert!(back.messages.iter().all(|m| m.html.is_empty() && m.created_at.is_empty()));
+        let ids: Vec<_> = back.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3", "4"]);
+        assert_eq!((back.older_cursor, back.focus, back.title), (view.older_cursor, view.focus, view.title));
+        let roles: Vec<_> = back.messages.iter().map(|m| m.role.as_str()).collect();
+        assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    }
+}
+
+#[cfg(test)]
+mod message_markup_tests {
+    use super::message_inner_html;
+    use crate::server_fns::chat::{MessageView, ToolCallView};
+
+    #[test]
+    fn a_message_reads_as_its_view_did_and_nothing_in_it_is_unescaped_but_the_sanitised_body() {
+        let message = MessageView {
+            id: "m".to_owned(),
+            role: "assistant".to_owned(),
+            html: "<p>Sanitised <em>body</em></p>".to_owned(),
+            created_at: "2026-12-02T10:00:00Z".to_owned(),
+            tool_calls: vec![ToolCallView {
+                name: "<b>weather</b>".to_owned(),
+                arguments: r#"{"city": "<Paris>"}"#.to_owned(),
+                result: "{}".to_owned(),
+                failed: true,
+            }],
+            content: None,
+        };
+        let two_hours_later = 1_796_205_600 + 2 * 3600;
+        let html = message_inner_html(&message, two_hours_later);
+        assert!(html.starts_with(r#"<header class="message-meta"><span class="author">Assistant</span><time datetime="2026-12-02T10:00:00Z" title="2026-12-02T10:00:00Z">2 hours ago</time></header>"#), "{html}");
+        assert!(html.contains(r#"<details class="tool-call failed"><summary>Used <code>&lt;b&gt;weather&lt;/b&gt;</code> (failed)</summary>"#), "{html}");
+        assert!(html.contains(r#"<pre>{"city": "&lt;Paris&gt;"}</pre>"#), "{html}");
+        assert!(html.ends_with(r#"<div class="message-body"><p>Sanitised <em>body</em></p></div>"#), "{html}");
+        let plain = MessageView { tool_calls: Vec::new(), created_at: String::new(), role: "user".to_owned(), ..message };
+        assert_eq!(
+            message_inner_html(&plain, two_hours_later),
+            r#"<header class="message-meta"><span class="author">You</span></header><div class="message-body"><p>Sanitised <em>body</em></p></div>"#
+        );
     }
 }
 
