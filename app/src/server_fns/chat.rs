@@ -24,12 +24,18 @@ pub struct MessageView {
     pub id: String,
     /// `user` or `assistant`.
     pub role: String,
+    // Empty fields are left out of the JSON: the chat page's island props carry fifty messages with most
+    // fields emptied (`pages::chat::PaneConversation`).
     /// The content rendered from Markdown and sanitised on the server.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub html: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub created_at: String,
     /// The tools the assistant called for this reply, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCallView>,
     /// The text as written, for the edit form: only on the user's own messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
 }
 
