@@ -229,6 +229,7 @@ impl Config {
         let rate_limits = RateLimits {
             auth_per_ip: number("PARLEY_RATE_LIMIT_AUTH_PER_IP", 30, 1),
             login_failures_per_email: number("PARLEY_RATE_LIMIT_LOGIN_FAILURES", 10, 1),
+            search_per_user: number("PARLEY_RATE_LIMIT_SEARCH_PER_USER", 60, 1),
         };
         let session_ttl_days = number("PARLEY_SESSION_TTL_DAYS", 14, 1);
         let connect_timeout = Duration::from_secs(u64::from(number("ASSISTANT_CONNECT_TIMEOUT_SECS", 10, 1)));
@@ -350,12 +351,22 @@ impl Config {
                         problems.push(format!("PARLEY_EXTERNAL_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
                         None
                     }
-                    (Some(secret), None) => Some(ExternalKeys::Secret(secret.into())),
-                    (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => Some(ExternalKeys::Jwks(url)),
-                    (None, _) => {
-                        problems.push("PARLEY_EXTERNAL_JWKS_URL must be an http:// or https:// URL".to_owned());
+                    // With Parley's own secret, whoever holds it could mint Parley tokens that survive a logout.
+                    (Some(secret), None) if secret == jwt_secret || secret == session_secret => {
+                        problems.push(
+                            "PARLEY_EXTERNAL_JWT_SECRET must differ from JWT_SECRET and SESSION_SECRET".to_owned(),
+                        );
                         None
                     }
+                    (Some(secret), None) => Some(ExternalKeys::Secret(secret.into())),
+                    (None, Some(url)) => match jwks_url_problem(&url, production) {
+                        None => Some(ExternalKeys::Jwks(url)),
+                        Some(problem) => {
+                            problems.push(problem);
+                            None
+                        }
+                    },
+                    (None, None) => None,
                 };
                 let mut required = |key: &str| {
                     get(key).unwrap_or_else(|| {
@@ -432,6 +443,23 @@ impl Config {
     }
 }
 
+/// What is wrong with a JWKS URL, if anything: keys that verify who people are must come over TLS in
+/// production, unless the provider runs on this machine (loopback).
+fn jwks_url_problem(url: &str, production: bool) -> Option<String> {
+    let parsed = url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    let Some(parsed) = parsed else {
+        return Some("PARLEY_EXTERNAL_JWKS_URL must be an http:// or https:// URL".to_owned());
+    };
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    (production && parsed.scheme() != "https" && !loopback)
+        .then(|| "PARLEY_EXTERNAL_JWKS_URL must be an https:// URL in production (http:// only on loopback)".to_owned())
+}
+
 fn load_or_create_dev_secrets(path: &Path) -> (String, String) {
     let parse = |text: &str, key: &str| {
         text.lines()
@@ -472,6 +500,18 @@ mod tests {
     }
 
     const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_jwks_must_come_over_tls_in_production_unless_on_loopback() {
+        assert_eq!(jwks_url_problem("http://idp.example.com/jwks", false), None);
+        assert!(jwks_url_problem("http://idp.example.com/jwks", true).is_some());
+        assert_eq!(jwks_url_problem("https://idp.example.com/jwks", true), None);
+        for loopback in ["http://127.0.0.1:9/jwks", "http://localhost:9/jwks", "http://[::1]:9/jwks"] {
+            assert_eq!(jwks_url_problem(loopback, true), None, "{loopback}");
+        }
+        assert!(jwks_url_problem("ftp://idp.example.com/jwks", false).is_some());
+        assert!(jwks_url_problem("not a url", false).is_some());
+    }
 
     #[test]
     fn development_starts_with_nothing_set() {

@@ -143,6 +143,7 @@ impl From<ChatError> for ApiError {
         match error {
             ChatError::Validation(fields) => ApiError::Validation(fields),
             ChatError::NotFound => ApiError::NotFound,
+            ChatError::RateLimited(retry) => ApiError::RateLimited { retry_after: retry.0 },
             ChatError::Database(cause) => {
                 tracing::error!(error = %error_chain(&cause), "database error");
                 ApiError::Unavailable

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::{Request, State},
+    http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -33,6 +34,7 @@ use crate::{
     api::extract::BearerUser,
     assistant::ToolBox,
     db::Database,
+    error::ApiError,
     startup::AppState,
     tools::{specs, UserTools},
 };
@@ -41,16 +43,41 @@ use crate::{
 #[derive(Clone, Copy, Debug)]
 pub struct McpUser(pub Uuid);
 
-/// Refuses a request without a valid bearer token (`401 unauthorized`), as every API route does.
+/// Refuses a request without a valid bearer token (`401 unauthorized`), as every API route does. Then
+/// reads the body, whatever its transfer encoding, up to the API's limit (`413 payload_too_large`
+/// beyond), and answers a body that is not JSON with a JSON-RPC error, before the protocol sees it.
 pub async fn require_bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     match <BearerUser as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await {
         Ok(auth) => {
             parts.extensions.insert(McpUser(auth.user.id));
-            next.run(Request::from_parts(parts, body)).await
         }
-        Err(error) => error.into_response(),
+        Err(error) => return error.into_response(),
     }
+    let Ok(bytes) = axum::body::to_bytes(body, state.config.max_body_bytes).await else {
+        return ApiError::PayloadTooLarge.into_response();
+    };
+    if parts.method == axum::http::Method::POST {
+        let json_type = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if !json_type {
+            return json_rpc_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, -32600, "Send JSON-RPC messages as application/json.");
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+            return json_rpc_error(StatusCode::BAD_REQUEST, -32700, "Parse error: the body is not valid JSON.");
+        }
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// A JSON-RPC error response with no request id (the request could not be read), as MCP clients expect.
+fn json_rpc_error(status: StatusCode, code: i32, message: &str) -> Response {
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": null, "error": { "code": code, "message": message } });
+    (status, axum::Json(body)).into_response()
 }
 
 /// The protocol service, to nest at `/mcp` behind [`require_bearer`].

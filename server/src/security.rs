@@ -7,6 +7,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use tower_sessions::cookie::Cookie;
+
 use crate::{error::ApiError, startup::AppState};
 
 pub const SESSION_COOKIE: &str = "parley_session";
@@ -25,13 +27,18 @@ pub fn page_csp(nonce: &str, reload_port: Option<u32>) -> String {
 /// For everything that is not a page (JSON, assets): nothing may run, nothing may frame it.
 const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Whether the session layer would find a session cookie in these headers. It must be asked exactly as
+/// the session layer (tower-cookies) reads them: every `Cookie` header as UTF-8, split at `;`, each piece
+/// parsed with percent-decoding and trimming. A guard with its own reading would let `parley%5Fsession`
+/// or `parley_session =` through while the session layer signs the request in.
 fn carries_session_cookie(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
         .flat_map(|v| v.split(';'))
-        .any(|pair| pair.trim_start().starts_with(&format!("{SESSION_COOKIE}=")))
+        .filter_map(|piece| Cookie::parse_encoded(piece.to_owned()).ok())
+        .any(|cookie| cookie.name() == SESSION_COOKIE)
 }
 
 /// Same-origin when the browser says so (`Sec-Fetch-Site`) or the `Origin` names the host addressed.
@@ -137,5 +144,25 @@ mod tests {
     fn only_our_session_cookie_counts() {
         assert!(carries_session_cookie(&headers(&[("cookie", "a=b; parley_session=xyz")])));
         assert!(!carries_session_cookie(&headers(&[("cookie", "not_parley_session=xyz")])));
+        assert!(!carries_session_cookie(&headers(&[("cookie", "parley_session_x=xyz; a=parley_session=")])));
+    }
+
+    #[test]
+    fn every_spelling_the_session_layer_reads_counts() {
+        for spelling in [
+            "parley%5Fsession=xyz",
+            "parley%5fsession=xyz",
+            "%70arley_session=xyz",
+            "parley_session =xyz",
+            " parley_session= xyz ",
+            "a=b;parley%5Fsession=xyz",
+            "parley_session=%78yz",
+        ] {
+            assert!(carries_session_cookie(&headers(&[("cookie", spelling)])), "{spelling}");
+        }
+        // A second Cookie header counts as well.
+        let mut two = headers(&[("cookie", "a=b")]);
+        two.append(header::COOKIE, HeaderValue::from_static("parley%5Fsession=xyz"));
+        assert!(carries_session_cookie(&two));
     }
 }

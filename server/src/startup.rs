@@ -119,7 +119,7 @@ impl Application {
             },
         );
         let (assistant, history_chars) = assistant(&config.assistant)?;
-        let chat = ChatService::new(db.clone(), assistant, history_chars);
+        let chat = ChatService::new(db.clone(), assistant, history_chars, RateLimiter::new(db.clone(), config.rate_limits));
         let tasks = TaskService::new(db.clone());
         let export = ExportService::new(db.clone());
         let state = AppState(Arc::new(AppStateInner { config: Arc::new(config), db: db.clone(), accounts, chat, tasks, export, leptos_options }));

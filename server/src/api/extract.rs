@@ -146,9 +146,13 @@ impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-        Ok(Client(crate::db::SessionClient::new(user_agent, &client_ip(parts, state.config.trust_proxy))))
+        Ok(Client(client_of(parts, state)))
     }
+}
+
+fn client_of(parts: &Parts, state: &AppState) -> crate::db::SessionClient {
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    crate::db::SessionClient::new(user_agent, &client_ip(parts, state.config.trust_proxy))
 }
 
 /// The user named by a valid bearer token whose login is still live.
@@ -170,7 +174,7 @@ impl FromRequestParts<AppState> for BearerUser {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        let (user, grant) = state.accounts.authenticate(token).await?;
+        let (user, grant) = state.accounts.authenticate(token, || client_of(parts, state)).await?;
         Ok(BearerUser { user, grant })
     }
 }

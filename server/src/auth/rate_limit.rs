@@ -7,9 +7,15 @@ use crate::db::{unix_now, Database, DbError};
 
 const AUTH_PER_IP_WINDOW: i64 = 60;
 const LOGIN_FAILURE_WINDOW: i64 = 15 * 60;
-/// Emails (reset links per address, verification links per user) allowed per hour.
+/// Verification links per user allowed per hour.
 const MAIL_PER_HOUR: i64 = 5;
 const MAIL_WINDOW: i64 = 3600;
+/// Reset links per address: anyone may ask for anyone's address, so the window is short (a stranger can
+/// hold the owner off for at most five minutes) while the mail one address receives stays bounded (at
+/// most 36 an hour).
+const RESET_PER_ADDRESS: i64 = 3;
+const RESET_WINDOW: i64 = 5 * 60;
+const SEARCH_WINDOW: i64 = 60;
 
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimits {
@@ -17,6 +23,8 @@ pub struct RateLimits {
     pub auth_per_ip: u32,
     /// Failed logins per email per 15 minutes.
     pub login_failures_per_email: u32,
+    /// Searches per user per minute (each one reads the user's whole index).
+    pub search_per_user: u32,
 }
 
 /// Over the limit: try again after this many seconds.
@@ -78,7 +86,12 @@ impl RateLimiter {
 
     /// Counts one reset link asked for `email`, whether or not it has an account.
     pub async fn hit_reset_email(&self, email: &str) -> Result<Result<(), RetryAfter>, DbError> {
-        self.hit("reset_email", email, MAIL_PER_HOUR, MAIL_WINDOW).await
+        self.hit("reset_email", email, RESET_PER_ADDRESS, RESET_WINDOW).await
+    }
+
+    /// Counts one search by a user.
+    pub async fn hit_search(&self, user_id: uuid::Uuid) -> Result<Result<(), RetryAfter>, DbError> {
+        self.hit("search_user", &user_id.to_string(), i64::from(self.limits.search_per_user), SEARCH_WINDOW).await
     }
 
     /// Counts one verification link sent for a user.

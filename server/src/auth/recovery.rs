@@ -9,12 +9,11 @@ use app::domain::{Email, Password};
 use uuid::Uuid;
 
 use super::{
-    rate_limit::RetryAfter,
-    service::{field_error, AccountError, AccountService, FieldErrors},
+    service::{field_error, rate_limited, AccountError, AccountService, FieldErrors},
     tokens::{hash_refresh_token as hash_token, random_token},
 };
 use crate::{
-    db::{unix_now, NewAccountToken, TokenPurpose, VerifyOutcome},
+    db::{unix_now, NewAccountToken, ResetDone, TokenPurpose, VerifyOutcome, RECOVERY_TOKEN_SECONDS},
     mail::Mail,
 };
 
@@ -35,14 +34,14 @@ impl AccountService {
     /// Sends a reset link to `email` if it has an account. Answers alike either way; only the rate limits
     /// (per client IP, per address) can refuse.
     pub async fn request_password_reset(&self, client_ip: &str, email: &str) -> Result<(), AccountError> {
-        self.limited(self.limiter.hit_auth_ip(client_ip).await?)?;
+        rate_limited(self.limiter.hit_auth_ip(client_ip).await?)?;
         let Ok(email) = Email::parse(email) else {
             // Not an address at all says nothing about any account.
             let mut fields = FieldErrors::new();
             field_error(&mut fields, "email", "Enter a valid email address.");
             return Err(AccountError::Validation(fields));
         };
-        self.limited(self.limiter.hit_reset_email(email.as_str()).await?)?;
+        rate_limited(self.limiter.hit_reset_email(email.as_str()).await?)?;
         let service = self.clone();
         tokio::spawn(async move {
             if let Err(error) = service.send_reset_link(email.as_str()).await {
@@ -80,7 +79,7 @@ impl AccountService {
                 // Say everything that is wrong at once: a weak password, and a link that is no good anyway.
                 let mut fields = FieldErrors::new();
                 e.messages().into_iter().for_each(|m| field_error(&mut fields, "password", m));
-                if !self.db.account_token_usable(&token_hash, TokenPurpose::PasswordReset).await? {
+                if !self.db.reset_token_usable(&token_hash).await? {
                     field_error(&mut fields, "token", RESET_LINK_USED);
                 }
                 return Err(AccountError::Validation(fields));
@@ -88,8 +87,16 @@ impl AccountService {
         };
         let hash = self.hasher.hash(password.expose().to_owned().into()).await?;
         match self.db.reset_password(&token_hash, &hash).await? {
-            Some(user_id) => {
-                tracing::info!(user_id = %user_id, "password reset; every session ended");
+            Some(ResetDone { user_id, email, recovered }) => {
+                tracing::info!(user_id = %user_id, recovered, "password reset; every session and pending link ended");
+                self.mailer.send_in_background(Mail {
+                    to: email,
+                    subject: "Your Parley password was changed".to_owned(),
+                    body: "The password of your Parley account was just set with a link sent to this address, and \
+                           every device was signed out.\r\n\r\nIf that was not you, ask for a new reset link on the \
+                           login page at once.\r\n"
+                        .to_owned(),
+                });
                 Ok(())
             }
             None => Err(token_error(RESET_LINK_USED)),
@@ -99,7 +106,7 @@ impl AccountService {
     /// Sends a verification link for the user's current email.
     pub async fn send_verification(&self, user_id: Uuid) -> Result<(), AccountError> {
         let user = self.db.find_user(user_id).await?.ok_or(AccountError::Unauthorized)?;
-        self.limited(self.limiter.hit_mail_per_user(user_id).await?)?;
+        rate_limited(self.limiter.hit_mail_per_user(user_id).await?)?;
         self.send_verification_link(user_id, &user.email, false).await
     }
 
@@ -123,7 +130,7 @@ impl AccountService {
             return Err(AccountError::Validation(fields));
         }
         self.verify_password_of(user_id, current_password).await?;
-        self.limited(self.limiter.hit_mail_per_user(user_id).await?)?;
+        rate_limited(self.limiter.hit_mail_per_user(user_id).await?)?;
         if self.db.email_taken_by_other(user_id, email.as_str()).await? {
             // The person asking learns nothing; the owner of the address is told.
             self.mailer.send_in_background(Mail {
@@ -138,10 +145,16 @@ impl AccountService {
         self.send_verification_link(user_id, email.as_str(), true).await
     }
 
-    /// Follows a verification link: the address it was sent to becomes the account's verified email.
+    /// Follows a verification link: the address it was sent to becomes the account's verified email. When
+    /// that changes the email, the old address is told, with a link that undoes the change.
     pub async fn verify_email(&self, token: &str) -> Result<(), AccountError> {
         match self.db.verify_email(&hash_token(token.trim())).await? {
-            VerifyOutcome::Verified => Ok(()),
+            VerifyOutcome::Verified { user_id, previous_email: Some(previous) } => {
+                tracing::info!(user_id = %user_id, "email changed; pending links ended");
+                self.send_recovery_link(user_id, &previous, "The email of your Parley account was just changed to another address.")
+                    .await
+            }
+            VerifyOutcome::Verified { previous_email: None, .. } => Ok(()),
             VerifyOutcome::Rejected => Err(token_error("This verification link is not valid any more. Ask for a new one.")),
             VerifyOutcome::EmailTaken => Err(AccountError::EmailTaken),
         }
@@ -163,6 +176,23 @@ impl AccountService {
         Ok(())
     }
 
+    /// Tells `email` (the account's address before a change) what changed, with a link that works from
+    /// there for a week: it sets a new password, signs every device out and puts this address back.
+    pub(super) async fn send_recovery_link(&self, user_id: Uuid, email: &str, what: &str) -> Result<(), AccountError> {
+        let token = self.store_token(user_id, TokenPurpose::RecoverAccount, email, RECOVERY_TOKEN_SECONDS).await?;
+        let link = format!("{}/reset-password?token={token}", self.public_url);
+        self.mailer.send_in_background(Mail {
+            to: email.to_owned(),
+            subject: "Your Parley account was changed".to_owned(),
+            body: format!(
+                "{what}\r\n\r\nIf that was you, there is nothing to do.\r\n\r\nIf it was not you, take your account \
+                 back here: choose a new password, every device is signed out, and this address becomes the \
+                 account's email again (the link works once, for 7 days):\r\n\r\n{link}\r\n"
+            ),
+        });
+        Ok(())
+    }
+
     async fn store_token(&self, user_id: Uuid, purpose: TokenPurpose, email: &str, lifetime: i64) -> Result<String, AccountError> {
         let token = random_token();
         self.db
@@ -175,9 +205,5 @@ impl AccountService {
             })
             .await?;
         Ok(token)
-    }
-
-    fn limited(&self, check: Result<(), RetryAfter>) -> Result<(), AccountError> {
-        check.map_err(AccountError::RateLimited)
     }
 }

@@ -14,12 +14,15 @@ use super::{
     tokens::{self, AccessGrant, TokenKeys},
 };
 use crate::{
-    db::{Database, DbError, RefreshOutcome, SessionClient, User},
+    db::{unix_now, Database, DbError, ExternalLogin, ExternalSignIn, RefreshOutcome, SessionClient, User},
     mail::Mailer,
 };
 
 /// Messages per field, for `validation_failed` and for inline form errors.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// An identity provider's login's "last seen" is written at most once a minute.
+const LAST_SEEN_GRANULARITY: i64 = 60;
 
 /// The longest custom instructions a user may give the assistant.
 pub const MAX_INSTRUCTIONS_CHARS: usize = 4_000;
@@ -79,7 +82,7 @@ pub(super) fn field_error(fields: &mut FieldErrors, field: &str, message: impl I
     fields.entry(field.to_owned()).or_default().push(message.into());
 }
 
-fn rate_limited(check: Result<(), RetryAfter>) -> Result<(), AccountError> {
+pub(super) fn rate_limited(check: Result<(), RetryAfter>) -> Result<(), AccountError> {
     check.map_err(AccountError::RateLimited)
 }
 
@@ -174,10 +177,15 @@ impl AccountService {
         }
     }
 
-    /// The user an access token speaks for, if the token is valid and its login still live.
-    pub async fn authenticate(&self, access_token: &str) -> Result<(User, AccessGrant), AccountError> {
+    /// The user an access token speaks for, if the token is valid and its login still live. `client` says
+    /// where the request comes from, for an identity provider's token that starts a login.
+    pub async fn authenticate(
+        &self,
+        access_token: &str,
+        client: impl FnOnce() -> SessionClient,
+    ) -> Result<(User, AccessGrant), AccountError> {
         let Some(grant) = self.keys.verify_access_token(access_token) else {
-            return self.authenticate_external(access_token).await;
+            return self.authenticate_external(access_token, client).await;
         };
         let user = match grant.login_id {
             Some(login_id) => self.db.find_user_with_live_login(grant.user_id, login_id).await?,
@@ -187,35 +195,77 @@ impl AccountService {
         Ok((user, grant))
     }
 
-    /// The Parley user behind an identity provider's token, created on its first use.
-    async fn authenticate_external(&self, access_token: &str) -> Result<(User, AccessGrant), AccountError> {
+    /// The Parley user behind an identity provider's token, created (or linked) on its first use. Its
+    /// tokens count as one API login per identity: the sessions list shows it, and once it is ended (one
+    /// "End session", "sign out everywhere", a password change) tokens issued until then are refused and
+    /// a newer one starts a new login.
+    async fn authenticate_external(
+        &self,
+        access_token: &str,
+        client: impl FnOnce() -> SessionClient,
+    ) -> Result<(User, AccessGrant), AccountError> {
         let provider = self.external.as_ref().ok_or(AccountError::Unauthorized)?;
         let identity = provider.verify(access_token).await.ok_or(AccountError::Unauthorized)?;
-        let user = match self.db.find_external_user(&identity.issuer, &identity.subject).await? {
-            Some(user) => user,
-            None => self.create_external_user(&identity).await?,
+        let signed_in = match self.db.find_external_user(&identity.issuer, &identity.subject).await? {
+            Some(found) => found,
+            None => self.first_external_sign_in(&identity).await?,
         };
-        Ok((user.clone(), AccessGrant { user_id: user.id, login_id: None }))
+        let user = signed_in.user;
+        let login_id = match signed_in.login {
+            Some(login) if login.revoked_at.is_none() => {
+                if unix_now() - login.last_seen_at >= LAST_SEEN_GRANULARITY {
+                    self.db.touch_login(login.id).await?;
+                }
+                login.id
+            }
+            // Tokens without `iat` cannot be told apart from those issued before the end.
+            Some(ExternalLogin { revoked_at: Some(ended), .. }) if identity.issued_at.is_none_or(|iat| iat <= ended) => {
+                return Err(AccountError::Unauthorized);
+            }
+            _ => self.db.start_external_login(&identity.issuer, &identity.subject, user.id, &client()).await?,
+        };
+        Ok((user.clone(), AccessGrant { user_id: user.id, login_id: Some(login_id) }))
     }
 
-    /// A new account for an identity provider's user. Its email is the token's when that is a valid
-    /// address no Parley account has; an existing account is never taken over by an email claim. The
-    /// password is random and never shown: the account signs in through its provider (or a reset link).
-    async fn create_external_user(&self, identity: &ExternalIdentity) -> Result<User, AccountError> {
-        let claimed = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
-        let email = match claimed {
-            Some(email) if self.db.find_credentials_by_email(email.as_str()).await?.is_none() => email.as_str().to_owned(),
-            _ => {
-                use sha2::{Digest, Sha256};
-                let digest = Sha256::digest(format!("{}\n{}", identity.issuer, identity.subject).as_bytes());
-                let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-                format!("external-{short}@users.invalid")
+    /// The account an identity provider's user gets on first use. The token's email counts only when the
+    /// provider says it is verified: then an existing account whose email is verified too is linked (both
+    /// vouch for the same mailbox); an address no account has becomes the new account's verified email.
+    /// Anything else gets a separate account under a placeholder address, so an unverified claim never
+    /// takes over, reserves or blocks anyone's address. The password is random and never shown: the
+    /// account signs in through its provider (or a reset link, once it has a real address).
+    async fn first_external_sign_in(&self, identity: &ExternalIdentity) -> Result<ExternalSignIn, AccountError> {
+        let vouched = identity.email.as_deref().filter(|_| identity.email_verified).and_then(|e| Email::parse(e).ok());
+        let mut email = None;
+        if let Some(vouched) = vouched {
+            match self.db.find_credentials_by_email(vouched.as_str()).await? {
+                None => email = Some(vouched.as_str().to_owned()),
+                Some(existing) => {
+                    let verified = self.db.find_user(existing.id).await?.is_some_and(|u| u.email_verified_at.is_some());
+                    if verified
+                        && let Some(linked) = self.db.link_external_identity(&identity.issuer, &identity.subject, existing.id).await?
+                    {
+                        tracing::info!(user_id = %linked.user.id, issuer = %identity.issuer, "identity provider linked by a verified email");
+                        return Ok(linked);
+                    }
+                }
             }
-        };
+        }
         let hash = self.hasher.hash(tokens::random_token().into()).await?;
-        let user = self.db.create_external_user(&identity.issuer, &identity.subject, &email, &hash).await?;
-        tracing::info!(user_id = %user.id, issuer = %identity.issuer, "account created for an identity provider's user");
-        Ok(user)
+        let placeholder = placeholder_email(identity);
+        let created = match email {
+            Some(email) => match self.db.create_external_user(&identity.issuer, &identity.subject, &email, true, &hash).await {
+                // Another account took the address between the look-up and the insert: it is theirs.
+                Err(DbError::UniqueViolation) => None,
+                other => Some(other?),
+            },
+            None => None,
+        };
+        let created = match created {
+            Some(created) => created,
+            None => self.db.create_external_user(&identity.issuer, &identity.subject, &placeholder, false, &hash).await?,
+        };
+        tracing::info!(user_id = %created.user.id, issuer = %identity.issuer, "account created for an identity provider's user");
+        Ok(created)
     }
 
     /// Ends the API login of `grant` (and the one `refresh_token` belongs to, if it is the user's).
@@ -296,11 +346,14 @@ impl AccountService {
         let hash = self.hasher.hash(new_password.expose().to_owned().into()).await?;
         self.db.update_password_hash(user_id, &hash).await?;
         self.db.revoke_all_except(user_id, keep_login, keep_session).await?;
-        tracing::info!(user_id = %user_id, "password changed; other sessions ended");
+        tracing::info!(user_id = %user_id, "password changed; other sessions and pending links ended");
+        if let Some(user) = self.db.find_user(user_id).await? {
+            self.send_recovery_link(user_id, &user.email, "The password of your Parley account was just changed.").await?;
+        }
         Ok(())
     }
 
-    /// Ends every API login and browser session of the user.
+    /// Ends every API login, browser session and pending reset or verification link of the user.
     pub async fn sign_out_everywhere(&self, user_id: Uuid) -> Result<(), AccountError> {
         self.db.revoke_all_except(user_id, None, None).await?;
         Ok(())
@@ -321,6 +374,15 @@ impl AccountService {
             Verified::No => Err(AccountError::InvalidCredentials),
         }
     }
+}
+
+/// The address of an identity provider's user whose own address Parley cannot vouch for: stable per
+/// identity, and in a domain that can never receive mail (`.invalid`).
+fn placeholder_email(identity: &ExternalIdentity) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{}\n{}", identity.issuer, identity.subject).as_bytes());
+    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("external-{short}@users.invalid")
 }
 
 impl IssuedTokens {

@@ -43,6 +43,7 @@ impl From<ChatError> for FormError {
         match error {
             ChatError::Validation(fields) => FormError::Fields(fields),
             ChatError::NotFound => FormError::NotFound,
+            ChatError::RateLimited(retry) => FormError::RateLimited { retry_after: retry.0 },
             ChatError::Database(cause) => {
                 tracing::error!(error = %error_chain(&cause), "database error");
                 super::unavailable()

@@ -28,11 +28,17 @@ pub fn encode(position: Position) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", position.at.timestamp_micros(), position.id))
 }
 
+/// The times a cursor can carry: this server stamps rows with the clock (and imports keep their sources'
+/// times), so anything outside years 1 to 9999 was not made here, and PostgreSQL could not compare it.
+const EARLIEST_MICROS: i64 = -62_135_596_800_000_000; // 0001-01-01T00:00:00Z
+const LATEST_MICROS: i64 = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999Z
+
 /// `None` for anything that is not a cursor this server made.
 pub fn decode(cursor: &str) -> Option<Position> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?).ok()?;
     let (micros, id) = raw.split_once('|')?;
-    let at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
+    let micros: i64 = micros.parse().ok().filter(|m| (EARLIEST_MICROS..=LATEST_MICROS).contains(m))?;
+    let at = DateTime::<Utc>::from_timestamp_micros(micros)?;
     Some(Position { at, id: id.parse().ok()? })
 }
 
@@ -67,7 +73,14 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let position = Position { at: DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap(), id: uuid::Uuid::now_v7() };
         assert_eq!(decode(&encode(position)), Some(position));
-        for garbage in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("12|not-a-uuid"), &URL_SAFE_NO_PAD.encode("x|y")] {
+        for edge in [EARLIEST_MICROS, LATEST_MICROS] {
+            let position = Position { at: DateTime::from_timestamp_micros(edge).unwrap(), id: uuid::Uuid::now_v7() };
+            assert_eq!(decode(&encode(position)), Some(position));
+        }
+        let id = uuid::Uuid::now_v7();
+        let far_past = URL_SAFE_NO_PAD.encode(format!("-8200000000000000000|{id}"));
+        let far_future = URL_SAFE_NO_PAD.encode(format!("{}|{id}", LATEST_MICROS + 1));
+        for garbage in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("12|not-a-uuid"), &URL_SAFE_NO_PAD.encode("x|y"), &far_past, &far_future] {
             assert_eq!(decode(garbage), None, "{garbage:?}");
         }
     }

@@ -17,7 +17,10 @@ use uuid::Uuid;
 use super::cursor;
 use crate::{
     assistant::{Assistant, AssistantError, ReplyPiece, Role, ToolCall, Turn},
-    auth::FieldErrors,
+    auth::{
+        rate_limit::{RateLimiter, RetryAfter},
+        FieldErrors,
+    },
     db::{Conversation, Database, DbError, Message, MessageHit, Position},
     search::{self, SearchQuery},
     tools::UserTools,
@@ -38,6 +41,8 @@ pub enum ChatError {
     Validation(FieldErrors),
     #[error("no such conversation")]
     NotFound,
+    #[error("too many searches")]
+    RateLimited(RetryAfter),
     #[error("the database is unavailable")]
     Database(#[from] DbError),
 }
@@ -79,6 +84,8 @@ pub struct ChatService {
     db: Database,
     assistant: Arc<dyn Assistant>,
     history_chars: usize,
+    /// Searches are counted per user: each one reads the user's whole index.
+    limiter: RateLimiter,
 }
 
 fn invalid(field: &str, message: &str) -> ChatError {
@@ -122,8 +129,8 @@ pub fn title_from(content: &str) -> String {
 }
 
 impl ChatService {
-    pub fn new(db: Database, assistant: Arc<dyn Assistant>, history_chars: usize) -> Self {
-        ChatService { db, assistant, history_chars }
+    pub fn new(db: Database, assistant: Arc<dyn Assistant>, history_chars: usize, limiter: RateLimiter) -> Self {
+        ChatService { db, assistant, history_chars, limiter }
     }
 
     pub async fn list_conversations(
@@ -162,6 +169,7 @@ impl ChatService {
         }
         let limit = page_limit(limit, DEFAULT_SEARCH_PAGE)?;
         let offset = cursor::offset_from_param(cursor, "cursor").map_err(ChatError::Validation)?;
+        self.limiter.hit_search(user_id).await?.map_err(ChatError::RateLimited)?;
         let query = SearchQuery::parse(text);
         let mut hits = self.db.search_messages(user_id, &query, limit + 1, offset).await?;
         let next = (hits.len() > limit as usize).then(|| cursor::encode_offset(offset + limit));

@@ -152,17 +152,29 @@ impl Database {
         Ok(revoked == 1)
     }
 
-    /// The user's live API logins (not revoked, with a refresh token still usable), most recently seen first.
+    /// The user's live API logins (not revoked, with a refresh token still usable, or an identity provider's
+    /// current one), most recently seen first.
     pub async fn list_api_logins(&self, user_id: Uuid) -> Result<Vec<ApiLogin>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, ApiLogin>(
             "SELECT l.id, l.created_at, l.last_seen_at, l.user_agent, l.ip FROM api_logins l
              WHERE l.user_id = $1 AND l.revoked_at IS NULL
-               AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.login_id = l.id AND t.used_at IS NULL AND t.expires_at > $2)
+               AND (EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.login_id = l.id AND t.used_at IS NULL AND t.expires_at > $2)
+                    OR EXISTS (SELECT 1 FROM external_identities x WHERE x.login_id = l.id))
              ORDER BY l.last_seen_at DESC, l.created_at DESC",
         )
         .bind(user_id)
         .bind(unix_now())
         .fetch_all(pool).await)?)
+    }
+
+    /// Notes that an identity provider's login was just used (the sessions list's "last seen").
+    pub async fn touch_login(&self, login_id: Uuid) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
+        on_pool!(self, |pool| sqlx::query("UPDATE api_logins SET last_seen_at = $1 WHERE id = $2")
+            .bind(unix_now())
+            .bind(login_id)
+            .execute(pool).await.map(|done| done.rows_affected()))?;
+        Ok(())
     }
 
     /// The login a refresh token belongs to, if the token is known and belongs to `user_id`.
@@ -177,7 +189,8 @@ impl Database {
         Ok(found.map(|(id,)| id))
     }
 
-    /// Ends every API login and browser session of the user except the ones named (the caller's own).
+    /// Ends every API login, browser session and pending reset or verification link of the user, except the
+    /// login and session named (the caller's own): a password change, "sign out everywhere".
     pub async fn revoke_all_except(
         &self,
         user_id: Uuid,
@@ -187,22 +200,33 @@ impl Database {
         let _turn = self.write_turn().await?;
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE api_logins SET revoked_at = $1
-                 WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
-            )
-            .bind(unix_now())
-            .bind(user_id)
-            .bind(keep_login)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2")
-                .bind(user_id)
-                .bind(keep_session)
-                .execute(&mut *tx)
-                .await?;
+            end_sign_ins!(tx, user_id, unix_now(), keep_login, keep_session);
             tx.commit().await?;
         });
         Ok(())
     }
 }
+
+/// Inside the transaction `$tx`: ends every API login and browser session of `$user` but the ones named,
+/// and every pending reset and verification link ([`super::account_tokens`]'s one rule). A macro, not a
+/// function, because the transaction's type differs per backend.
+macro_rules! end_sign_ins {
+    ($tx:ident, $user:expr, $now:expr, $keep_login:expr, $keep_session:expr) => {{
+        sqlx::query(
+            "UPDATE api_logins SET revoked_at = $1
+             WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
+        )
+        .bind($now)
+        .bind($user)
+        .bind($keep_login)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2")
+            .bind($user)
+            .bind($keep_session)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query($crate::db::account_tokens::END_PENDING_TOKENS).bind($now).bind($user).execute(&mut *$tx).await?;
+    }};
+}
+pub(crate) use end_sign_ins;

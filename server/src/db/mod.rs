@@ -19,7 +19,8 @@ mod tasks;
 pub mod transfer;
 mod users;
 
-pub use account_tokens::{NewAccountToken, TokenPurpose, VerifyOutcome};
+pub use account_tokens::{NewAccountToken, ResetDone, TokenPurpose, VerifyOutcome, RECOVERY_TOKEN_SECONDS};
+use logins::end_sign_ins;
 pub use connect::{DatabaseSettings, DbTarget};
 pub use conversations::{Conversation, Message, Page, Position};
 pub use search::MessageHit;
@@ -29,7 +30,7 @@ pub use sessions::{
     SESSION_USER_KEY,
 };
 pub use tasks::{Task, TaskChange};
-pub use users::User;
+pub use users::{ExternalLogin, ExternalSignIn, User};
 
 use std::{sync::Arc, time::Duration};
 

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{db_now, on_pool, Database, DbError};
+use super::{db_now, on_pool, unix_now, Database, DbError, SessionClient};
 
 /// Serialisable so that a loaded browser session can carry it for one request (see `db::sessions`).
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
@@ -14,6 +14,31 @@ pub struct User {
     /// When the user last followed a verification link sent to `email`; `None` until they do.
     pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The user behind an identity provider's subject, and the identity's current API login.
+#[derive(Clone, Debug)]
+pub struct ExternalSignIn {
+    pub user: User,
+    pub login: Option<ExternalLogin>,
+}
+
+/// An identity's API login: what its tokens count as in the sessions list, and what ending it ends.
+#[derive(Clone, Copy, Debug)]
+pub struct ExternalLogin {
+    pub id: Uuid,
+    /// Unix seconds; tokens issued at or before this are refused.
+    pub revoked_at: Option<i64>,
+    pub last_seen_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExternalRow {
+    #[sqlx(flatten)]
+    user: User,
+    login_id: Option<Uuid>,
+    revoked_at: Option<i64>,
+    last_seen_at: Option<i64>,
 }
 
 /// A user with the stored password hash, for the few places that verify passwords.
@@ -115,34 +140,98 @@ impl Database {
         Ok(row.and_then(|(instructions,)| instructions))
     }
 
-    /// The user an identity provider's subject maps to.
-    pub async fn find_external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
-             FROM external_identities x JOIN users u ON u.id = x.user_id WHERE x.issuer = $1 AND x.subject = $2",
+    /// The user an identity provider's subject maps to, with the identity's current API login.
+    pub async fn find_external_user(&self, issuer: &str, subject: &str) -> Result<Option<ExternalSignIn>, DbError> {
+        let row: Option<ExternalRow> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at,
+                    l.id AS login_id, l.revoked_at, l.last_seen_at
+             FROM external_identities x JOIN users u ON u.id = x.user_id LEFT JOIN api_logins l ON l.id = x.login_id
+             WHERE x.issuer = $1 AND x.subject = $2",
         )
         .bind(issuer)
         .bind(subject)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool).await)?;
+        Ok(row.map(|row| ExternalSignIn {
+            login: row.login_id.map(|id| ExternalLogin { id, revoked_at: row.revoked_at, last_seen_at: row.last_seen_at.unwrap_or(0) }),
+            user: row.user,
+        }))
+    }
+
+    /// Starts a new API login for an identity and makes it the identity's current one.
+    pub async fn start_external_login(&self, issuer: &str, subject: &str, user_id: Uuid, client: &SessionClient) -> Result<Uuid, DbError> {
+        let _turn = self.write_turn().await?;
+        let login_id = Uuid::now_v7();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO api_logins (id, user_id, created_at, last_seen_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5)",
+            )
+            .bind(login_id)
+            .bind(user_id)
+            .bind(unix_now())
+            .bind(&client.user_agent)
+            .bind(&client.ip)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE external_identities SET login_id = $1 WHERE issuer = $2 AND subject = $3")
+                .bind(login_id)
+                .bind(issuer)
+                .bind(subject)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(login_id)
+    }
+
+    /// Links an identity to an existing user (the provider and Parley both vouch for the same address).
+    /// Two first requests at once link once: the loser reads the winner's.
+    pub async fn link_external_identity(&self, issuer: &str, subject: &str, user_id: Uuid) -> Result<Option<ExternalSignIn>, DbError> {
+        let linked = {
+            let _turn = self.write_turn().await?;
+            on_pool!(self, |pool| sqlx::query(
+                "INSERT INTO external_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)"
+            )
+            .bind(issuer)
+            .bind(subject)
+            .bind(user_id)
+            .bind(db_now())
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        };
+        match linked.map_err(DbError::from) {
+            Ok(()) | Err(DbError::UniqueViolation) => self.find_external_user(issuer, subject).await,
+            Err(other) => Err(other),
+        }
     }
 
     /// Creates the user for an identity provider's subject. Two first requests at once create one user:
     /// the loser's transaction fails on the identity's key and it reads the winner's.
-    pub async fn create_external_user(&self, issuer: &str, subject: &str, email: &str, password_hash: &str) -> Result<User, DbError> {
+    /// `email_verified`: the provider vouches for the address, so the account starts verified.
+    pub async fn create_external_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        email: &str,
+        email_verified: bool,
+        password_hash: &str,
+    ) -> Result<ExternalSignIn, DbError> {
         let created = {
             let _turn = self.write_turn().await?;
             let now = db_now();
             let result: Result<User, DbError> = on_pool!(self, |pool| async {
                 let mut tx = pool.begin().await?;
                 let user = sqlx::query_as::<_, User>(
-                    "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
-                     VALUES ($1, $2, NULL, $3, $4, $4)
+                    "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, email_verified_at)
+                     VALUES ($1, $2, NULL, $3, $4, $4, $5)
                      RETURNING id, email, display_name, instructions, email_verified_at, created_at",
                 )
                 .bind(Uuid::now_v7())
                 .bind(email)
                 .bind(password_hash)
                 .bind(now)
+                .bind(email_verified.then_some(now))
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO external_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
@@ -159,8 +248,9 @@ impl Database {
             result
         };
         match created {
+            Ok(user) => Ok(ExternalSignIn { user, login: None }),
             Err(DbError::UniqueViolation) => self.find_external_user(issuer, subject).await?.ok_or(DbError::UniqueViolation),
-            other => other,
+            Err(other) => Err(other),
         }
     }
 

@@ -515,3 +515,27 @@ async fn a_user_row_found_in_stored_session_data_is_never_believed() {
     assert!(body.contains(&email), "the real email is shown");
     assert!(!body.contains("impostor@example.com") && !body.contains("Impostor"), "the forged row is not");
 }
+
+/// Issue 21, finding 3: the CSRF guard reads cookies as the session layer does, so no spelling of the
+/// session cookie's name that signs a request in can slip a cross-site write past the guard.
+#[tokio::test]
+async fn a_cross_site_write_is_refused_whatever_the_spelling_of_the_session_cookie() {
+    let allowed = "https://app.example.com";
+    let app = crate::helpers::spawn_app_with(&[("PARLEY_CORS_ORIGINS", allowed)]).await;
+    let cookie = signed_up(&app, &unique_email()).await;
+    for spelling in ["parley_session", "parley%5Fsession", "parley%5fsession", "parley_session ", "%70arley_session"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/conversations"))
+            .header(header::COOKIE, format!("{spelling}={cookie}"))
+            .header(header::ORIGIN, allowed)
+            .header("sec-fetch-site", "cross-site")
+            .json(&serde_json::json!({ "title": "forged" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{spelling:?}");
+    }
+    let conversations = sql(&app.db_url, "SELECT count(*) FROM conversations").await;
+    assert_eq!(conversations, Some(0), "nothing was created");
+}

@@ -506,3 +506,23 @@ async fn history(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
     let body = json_of(app.get_authed(&format!("/api/v1/conversations/{id}/messages"), token).await, 200).await;
     body["messages"].as_array().unwrap().clone()
 }
+
+/// Issue 21, finding 5: a cursor this server could not have made (a time far outside any row's) is a
+/// `400`, on PostgreSQL too, where it once reached the database and answered 503.
+#[tokio::test]
+async fn a_cursor_from_outside_time_is_refused() {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let conversation = app.new_conversation(&token).await;
+    let id = uuid::Uuid::now_v7();
+    for raw in [format!("-8200000000000000000|{id}"), format!("8200000000000000000|{id}")] {
+        let cursor = URL_SAFE_NO_PAD.encode(raw);
+        for path in [
+            format!("/api/v1/conversations?cursor={cursor}"),
+            format!("/api/v1/conversations/{conversation}/messages?before={cursor}"),
+        ] {
+            assert_eq!(error_code(app.get_authed(&path, &token).await, 400).await, "validation_failed", "{path}");
+        }
+    }
+}

@@ -39,23 +39,31 @@ fn new_key(kid: &str) -> SigningKey {
     SigningKey { kid: kid.to_owned(), encoding: EncodingKey::from_ec_der(pkcs8.as_ref()), jwk }
 }
 
-/// The provider's JWKS endpoint: serves whatever keys the test publishes, and counts its fetches.
+/// The provider's JWKS endpoint: serves whatever keys the test publishes, and counts its fetches. While
+/// `hold` holds a sender, every fetch waits until the test drops it (a provider that hangs).
 struct JwksServer {
     url: String,
     keys: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
+    hold: Arc<Mutex<Option<tokio::sync::watch::Receiver<()>>>>,
 }
 
 async fn jwks_server(initial: &[&SigningKey]) -> JwksServer {
     let keys = Arc::new(Mutex::new(initial.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()));
     let fetches = Arc::new(AtomicUsize::new(0));
-    let (served, counted) = (keys.clone(), fetches.clone());
+    let hold: Arc<Mutex<Option<tokio::sync::watch::Receiver<()>>>> = Arc::new(Mutex::new(None));
+    let (served, counted, held) = (keys.clone(), fetches.clone(), hold.clone());
     let router = axum::Router::new().route(
         "/.well-known/jwks.json",
         axum::routing::get(move || {
-            let (served, counted) = (served.clone(), counted.clone());
+            let (served, counted, held) = (served.clone(), counted.clone(), held.clone());
             async move {
                 counted.fetch_add(1, Ordering::SeqCst);
+                let gate = held.lock().unwrap().clone();
+                if let Some(mut gate) = gate {
+                    // Released when the test drops the sender.
+                    let _ = gate.changed().await;
+                }
                 axum::Json(json!({ "keys": *served.lock().unwrap() }))
             }
         }),
@@ -63,12 +71,19 @@ async fn jwks_server(initial: &[&SigningKey]) -> JwksServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    JwksServer { url, keys, fetches }
+    JwksServer { url, keys, fetches, hold }
 }
 
 fn claims(sub: &str, email: &str) -> Value {
     let now = chrono::Utc::now().timestamp();
     json!({ "sub": sub, "email": email, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600, "role": "authenticated" })
+}
+
+/// Claims whose email the provider says it verified.
+fn verified_claims(sub: &str, email: &str) -> Value {
+    let mut claims = claims(sub, email);
+    claims["email_verified"] = json!(true);
+    claims
 }
 
 fn sign(key: &SigningKey, claims: &Value) -> String {
@@ -92,12 +107,13 @@ async fn a_valid_provider_token_maps_its_subject_to_one_parley_user() {
     let jwks = jwks_server(&[&key]).await;
     let app = app_with_jwks(&jwks.url).await;
     let email = unique_email();
-    let token = sign(&key, &claims("provider-user-1", &email));
+    let token = sign(&key, &verified_claims("provider-user-1", &email));
 
     let me = app.get_authed("/api/v1/me", &token).await;
     assert_eq!(me.status(), 200);
     let me: Value = me.json().await.unwrap();
-    assert_eq!(me["email"], email, "created on first use with the token's email");
+    assert_eq!(me["email"], email, "created on first use with the token's verified email");
+    assert_eq!(me["email_verified"], true);
 
     // The same subject is the same user: what they create is theirs on the next request.
     let conversation = app.new_conversation(&token).await;
@@ -119,22 +135,62 @@ async fn an_unknown_kid_refetches_the_jwks_so_a_rotated_key_works() {
     let jwks = jwks_server(&[&old]).await;
     let app = app_with_jwks(&jwks.url).await;
     assert_eq!(app.get_authed("/api/v1/me", &sign(&old, &claims("u-2", &unique_email()))).await.status(), 200);
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
 
-    // A token signed with a key the provider has not published is refused, even after a refetch.
+    // The provider rotates: a token signed with the new key makes Parley look again, and works.
     let new = new_key("new");
-    let token = sign(&new, &claims("u-2", &unique_email()));
-    assert_eq!(error_code(app.get_authed("/api/v1/me", &token).await, 401).await, "unauthorized");
-    let after_unknown = jwks.fetches.load(Ordering::SeqCst);
-    assert_eq!(after_unknown, 2, "the unknown kid made Parley look again");
-
-    // The provider rotates: the new key is published. The same token now works.
     jwks.keys.lock().unwrap().push(new.jwk.clone());
+    let token = sign(&new, &claims("u-2", &unique_email()));
     assert_eq!(app.get_authed("/api/v1/me", &token).await.status(), 200);
-    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 3);
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2, "the unknown kid made Parley look again");
+
+    // Made-up key ids right after do not make it look again (at most one refetch per interval).
+    for n in 0..5 {
+        let bogus = SigningKey { kid: format!("made-up-{n}"), ..new_key("x") };
+        let refused = app.get_authed("/api/v1/me", &sign(&bogus, &claims("u-2", "a@b.co"))).await;
+        assert_eq!(error_code(refused, 401).await, "unauthorized");
+    }
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2);
 
     // A key id pretending to be the new one, signed by another key, fails the signature.
     let impostor = SigningKey { kid: "new".to_owned(), ..new_key("x") };
     assert_eq!(app.get_authed("/api/v1/me", &sign(&impostor, &claims("u-2", "a@b.co"))).await.status(), 401);
+}
+
+/// Issue 21, finding 4: a fetch in flight (here one that hangs until the test lets it go) holds up no
+/// token whose key is cached, and more unknown ids meanwhile are refused at once instead of queueing.
+#[tokio::test]
+async fn a_hanging_jwks_fetch_holds_up_no_token_with_a_cached_key() {
+    let key = new_key("k");
+    let jwks = jwks_server(&[&key]).await;
+    let app = app_with_jwks(&jwks.url).await;
+    let good = sign(&key, &claims("u-slow", &unique_email()));
+    assert_eq!(app.get_authed("/api/v1/me", &good).await.status(), 200);
+
+    let (release, gate) = tokio::sync::watch::channel(());
+    *jwks.hold.lock().unwrap() = Some(gate);
+    let bogus = sign(&SigningKey { kid: "unknown".to_owned(), ..new_key("x") }, &claims("u-slow", "a@b.co"));
+    let stalled = {
+        let (client, url, bogus) = (app.client.clone(), app.url("/api/v1/me"), bogus.clone());
+        tokio::spawn(async move { client.get(url).bearer_auth(bogus).send().await.unwrap().status() })
+    };
+    // Bounded wait until the refetch has reached the provider (and hangs there).
+    let started = std::time::Instant::now();
+    while jwks.fetches.load(Ordering::SeqCst) < 2 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the unknown kid never caused a fetch");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    // The fetch is still hanging: a token with the cached key is answered anyway.
+    assert_eq!(app.get_authed("/api/v1/me", &sign(&key, &claims("u-slow", &unique_email()))).await.status(), 200);
+    assert!(!stalled.is_finished(), "the fetch is still in flight");
+    // Another unknown id does not start a second fetch.
+    let other = sign(&SigningKey { kid: "unknown-2".to_owned(), ..new_key("y") }, &claims("u-slow", "a@b.co"));
+    drop(release);
+    assert_eq!(app.get_authed("/api/v1/me", &other).await.status(), 401);
+    assert_eq!(stalled.await.unwrap(), 401);
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -198,4 +254,94 @@ async fn a_shared_secret_provider_accepts_hs256_tokens() {
     };
     assert_eq!(app.get_authed("/api/v1/me", &token(secret)).await.status(), 200);
     assert_eq!(app.get_authed("/api/v1/me", &token("another-secret-of-at-least-32-bytes!!")).await.status(), 401);
+}
+
+// Issue 21, finding 2: a provider's email claim reserves nothing and links only where both sides vouch.
+
+#[tokio::test]
+async fn an_unverified_provider_email_neither_claims_nor_blocks_the_address() {
+    let key = new_key("k");
+    let jwks = jwks_server(&[&key]).await;
+    let app = app_with_jwks(&jwks.url).await;
+    let victim = unique_email();
+
+    let me: Value = app.get_authed("/api/v1/me", &sign(&key, &claims("attacker", &victim))).await.json().await.unwrap();
+    assert_ne!(me["email"], victim.as_str());
+    assert!(me["email"].as_str().unwrap().ends_with("@users.invalid"), "{me}");
+    // The owner's signup goes through, and the provider's user is not their account.
+    let owner = app.signup(&victim, PASSWORD).await;
+    assert_ne!(owner["user"]["id"], me["id"]);
+    // A verified claim to an address whose account is not verified does not take it over either.
+    let claimed: Value =
+        app.get_authed("/api/v1/me", &sign(&key, &verified_claims("attacker-2", &victim))).await.json().await.unwrap();
+    assert_ne!(claimed["id"], owner["user"]["id"]);
+    assert_ne!(claimed["email"], victim.as_str());
+}
+
+#[tokio::test]
+async fn a_verified_provider_email_links_to_the_account_whose_email_is_verified() {
+    let key = new_key("k");
+    let jwks = jwks_server(&[&key]).await;
+    let app = app_with_jwks(&jwks.url).await;
+    let email = unique_email();
+    let owner = app.signup(&email, PASSWORD).await;
+    let link = app.link_token(&email, 1, "/verify-email").await;
+    assert_eq!(app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await.status(), 204);
+
+    let me: Value = app.get_authed("/api/v1/me", &sign(&key, &verified_claims("same-person", &email))).await.json().await.unwrap();
+    assert_eq!(me["id"], owner["user"]["id"], "both vouch for the mailbox: one account");
+    assert_eq!(crate::helpers::sql(&app.db_url, "SELECT count(*) FROM users").await, Some(1));
+}
+
+#[tokio::test]
+async fn provider_logins_are_listed_and_end_like_any_other() {
+    let key = new_key("k");
+    let jwks = jwks_server(&[&key]).await;
+    let app = app_with_jwks(&jwks.url).await;
+    let email = unique_email();
+    let token = sign(&key, &verified_claims("listed", &email));
+    let listed: Value = app.get_authed("/api/v1/me/sessions", &token).await.json().await.unwrap();
+    let sessions = listed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{listed}");
+    assert_eq!(sessions[0]["current"], true);
+    assert_eq!(sessions[0]["kind"], "api");
+
+    let id = sessions[0]["id"].as_str().unwrap();
+    let ended = app.send_authed(reqwest::Method::DELETE, &format!("/api/v1/me/sessions/{id}"), &token, None).await;
+    assert_eq!(ended.status(), 204);
+    assert_eq!(error_code(app.get_authed("/api/v1/me", &token).await, 401).await, "unauthorized", "ended at once");
+    // Signing in at the provider again (a token issued later) starts a new login.
+    let mut later = verified_claims("listed", &email);
+    later["iat"] = json!(chrono::Utc::now().timestamp() + 2);
+    let fresh = sign(&key, &later);
+    assert_eq!(app.get_authed("/api/v1/me", &fresh).await.status(), 200);
+
+    // A password reset ends it too (the account has a real, verified address, so a reset reaches it): a
+    // token issued before the reset is refused after it.
+    let current = sign(&key, &verified_claims("listed", &email));
+    assert_eq!(app.get_authed("/api/v1/me", &current).await.status(), 200);
+    assert_eq!(app.post_json("/api/v1/auth/password-reset", &json!({ "email": email })).await.status(), 202);
+    let reset = app.link_token(&email, 1, "/reset-password").await;
+    let confirmed = app.post_json("/api/v1/auth/password-reset/confirm", &json!({ "token": reset, "password": "Brand-new-pass-42" })).await;
+    assert_eq!(confirmed.status(), 204);
+    assert_eq!(app.get_authed("/api/v1/me", &current).await.status(), 401);
+}
+
+// Issue 21, finding 5: not-before honoured, subjects bounded (a 3 KB one answered 503 on PostgreSQL).
+
+#[tokio::test]
+async fn a_token_not_yet_valid_or_with_an_oversized_subject_is_refused() {
+    let key = new_key("k");
+    let jwks = jwks_server(&[&key]).await;
+    let app = app_with_jwks(&jwks.url).await;
+    let mut early = claims("u-nbf", &unique_email());
+    early["nbf"] = json!(chrono::Utc::now().timestamp() + 3600);
+    assert_eq!(error_code(app.get_authed("/api/v1/me", &sign(&key, &early)).await, 401).await, "unauthorized");
+
+    let huge = sign(&key, &claims(&"s".repeat(3 * 1024), &unique_email()));
+    for _ in 0..2 {
+        assert_eq!(error_code(app.get_authed("/api/v1/me", &huge).await, 401).await, "unauthorized");
+    }
+    let longest = sign(&key, &claims(&"s".repeat(255), &unique_email()));
+    assert_eq!(app.get_authed("/api/v1/me", &longest).await.status(), 200);
 }

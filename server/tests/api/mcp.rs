@@ -84,3 +84,39 @@ async fn mcp_without_a_valid_token_is_401() {
         assert_eq!(error_code(request.send().await.unwrap(), 401).await, "unauthorized", "{auth:?}");
     }
 }
+
+/// Issue 21, finding 5: the body limit holds for every transfer encoding, and a body that is not JSON gets
+/// a JSON-RPC error, not a plain-text answer.
+#[tokio::test]
+async fn mcp_bounds_chunked_bodies_and_answers_malformed_json_in_the_protocols_shape() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    // 1 MiB in chunks, no Content-Length.
+    let chunks = futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![b' '; 16 * 1024])));
+    let big = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(big, 413).await, "payload_too_large");
+
+    let malformed = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body("{\"jsonrpc\": \"2.0\", \"method\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let body: Value = malformed.json().await.expect("a JSON body");
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert_eq!(body["error"]["code"], -32700);
+}

@@ -120,7 +120,7 @@ async fn only_the_latest_reset_link_works() {
 async fn reset_requests_are_rate_limited_per_address() {
     let app = spawn_app().await;
     let email = unique_email();
-    for _ in 0..5 {
+    for _ in 0..3 {
         assert_eq!(ask_reset(&app, &email).await.status(), 202);
     }
     let refused = ask_reset(&app, &email).await;
@@ -305,4 +305,138 @@ async fn a_mail_server_that_hangs_holds_up_no_request() {
     let token = app.login(&email, PASSWORD).await.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
     let resend = tokio::time::timeout(guard, app.send_authed(Method::POST, "/api/v1/me/verification", &token, None)).await;
     assert_eq!(resend.expect("the resend answers").status(), 202);
+}
+
+// Issue 21, finding 1: pending links that outlived the owner taking the account back.
+
+async fn ask_email_change(app: &crate::helpers::TestApp, token: &str, new: &str) {
+    let asked = app
+        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": new, "current_password": PASSWORD })))
+        .await;
+    assert_eq!(asked.status(), 202);
+}
+
+async fn verify(app: &crate::helpers::TestApp, link: &str) -> reqwest::Response {
+    app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_a_pending_email_change() {
+    let app = spawn_app().await;
+    let (owner, intruder) = (unique_email(), unique_email());
+    let login = app.signup(&owner, PASSWORD).await;
+    // Someone who learned the password starts moving the account to their own address.
+    ask_email_change(&app, login["access_token"].as_str().unwrap(), &intruder).await;
+    let change_link = app.link_token(&intruder, 1, "/verify-email").await;
+
+    // The owner notices and resets the password.
+    assert_eq!(ask_reset(&app, &owner).await.status(), 202);
+    let reset = app.link_token(&owner, 1, "/reset-password").await;
+    assert_eq!(confirm(&app, &reset, NEW_PASSWORD).await.status(), 204);
+
+    // The intruder's link is dead: the address stays the owner's.
+    assert_eq!(error_code(verify(&app, &change_link).await, 400).await, "validation_failed");
+    let me: Value = app.login(&owner, NEW_PASSWORD).await.json().await.unwrap();
+    assert_eq!(me["user"]["email"], owner.as_str());
+    assert_eq!(ask_reset(&app, &intruder).await.status(), 202);
+    assert!(
+        app.mail_to(&intruder).iter().all(|m| !m.contains("/reset-password?token=")),
+        "no reset link ever goes to the intruder's address"
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_pending_reset_and_email_change_link() {
+    let app = spawn_app().await;
+    let (owner, other) = (unique_email(), unique_email());
+    let login = app.signup(&owner, PASSWORD).await;
+    let token = login["access_token"].as_str().unwrap();
+    assert_eq!(ask_reset(&app, &owner).await.status(), 202);
+    let reset = app.link_token(&owner, 1, "/reset-password").await;
+    ask_email_change(&app, token, &other).await;
+    let change_link = app.link_token(&other, 1, "/verify-email").await;
+
+    let changed = app
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/password",
+            token,
+            Some(&json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD })),
+        )
+        .await;
+    assert_eq!(changed.status(), 204);
+
+    assert_eq!(error_code(confirm(&app, &reset, "Another-pass-77").await, 400).await, "validation_failed");
+    assert_eq!(error_code(verify(&app, &change_link).await, 400).await, "validation_failed");
+    assert_eq!(app.login(&owner, NEW_PASSWORD).await.status(), 200, "neither link changed anything");
+
+    // The address is told, with a way back that works even though the password changed after it was sent.
+    let notice = app.wait_for_mail_with(&owner, "Subject: Your Parley account was changed", 1).await;
+    assert!(notice.contains("password"), "{notice}");
+    let back = crate::helpers::link_token_in(&notice, "/reset-password").expect("a link to take the account back");
+    assert_eq!(confirm(&app, &back, "Taken-back-88").await.status(), 204);
+    assert_eq!(app.login(&owner, "Taken-back-88").await.status(), 200);
+    assert_eq!(app.get_authed("/api/v1/me", token).await.status(), 401, "every login ended");
+}
+
+#[tokio::test]
+async fn an_email_change_ends_earlier_reset_links_and_the_old_address_can_undo_it() {
+    let app = spawn_app().await;
+    let (owner, intruder) = (unique_email(), unique_email());
+    let login = app.signup(&owner, PASSWORD).await;
+    let token = login["access_token"].as_str().unwrap();
+    assert_eq!(ask_reset(&app, &owner).await.status(), 202);
+    let early_reset = app.link_token(&owner, 1, "/reset-password").await;
+
+    ask_email_change(&app, token, &intruder).await;
+    let change_link = app.link_token(&intruder, 1, "/verify-email").await;
+    assert_eq!(verify(&app, &change_link).await.status(), 204);
+    assert_eq!(error_code(confirm(&app, &early_reset, NEW_PASSWORD).await, 400).await, "validation_failed");
+
+    // The old address hears of it, with a link that puts it back.
+    let notice = app.wait_for_mail_with(&owner, "Subject: Your Parley account was changed", 1).await;
+    assert!(notice.contains("email"), "{notice}");
+    let back = crate::helpers::link_token_in(&notice, "/reset-password").expect("a link to take the account back");
+
+    // Meanwhile the intruder resets the password from their mailbox: the way back survives it.
+    assert_eq!(ask_reset(&app, &intruder).await.status(), 202);
+    let theirs = app.link_token(&intruder, 1, "/reset-password").await;
+    assert_eq!(confirm(&app, &theirs, "Intruder-pass-1").await.status(), 204);
+    let intruder_login: Value = app.login(&intruder, "Intruder-pass-1").await.json().await.unwrap();
+
+    assert_eq!(confirm(&app, &back, "Taken-back-88").await.status(), 204);
+    let me: Value = app.login(&owner, "Taken-back-88").await.json().await.unwrap();
+    assert_eq!(me["user"]["email"], owner.as_str(), "the old address is the account's again");
+    assert_eq!(me["user"]["email_verified"], true);
+    assert_eq!(app.login(&intruder, "Intruder-pass-1").await.status(), 401);
+    assert_eq!(app.get_authed("/api/v1/me", intruder_login["access_token"].as_str().unwrap()).await.status(), 401);
+    assert_eq!(error_code(confirm(&app, &back, "Again-pass-99").await, 400).await, "validation_failed", "used once");
+}
+
+#[tokio::test]
+async fn deleting_the_account_ends_its_links() {
+    let app = spawn_app().await;
+    let owner = unique_email();
+    let login = app.signup(&owner, PASSWORD).await;
+    assert_eq!(ask_reset(&app, &owner).await.status(), 202);
+    let reset = app.link_token(&owner, 1, "/reset-password").await;
+    let deleted = app
+        .send_authed(Method::DELETE, "/api/v1/me", login["access_token"].as_str().unwrap(), Some(&json!({ "password": PASSWORD })))
+        .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(error_code(confirm(&app, &reset, NEW_PASSWORD).await, 400).await, "validation_failed");
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM account_tokens").await, Some(0));
+}
+
+#[tokio::test]
+async fn a_stranger_holds_off_reset_mail_for_minutes_not_an_hour() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    for _ in 0..3 {
+        assert_eq!(ask_reset(&app, &email).await.status(), 202);
+    }
+    let refused = ask_reset(&app, &email).await;
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=300).contains(&wait), "Retry-After {wait}");
+    assert_eq!(error_code(refused, 429).await, "rate_limited");
 }

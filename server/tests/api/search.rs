@@ -194,3 +194,20 @@ async fn results_page_with_a_cursor_and_the_conversation_filter_uses_the_index()
     let ids: Vec<&str> = body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec![conversation.as_str()], "the sidebar filter finds by word prefix through the index");
 }
+
+/// Issue 21, finding 5: searching reads the user's whole index, so it is limited per user, in the
+/// database every instance shares.
+#[tokio::test]
+async fn searches_are_rate_limited_per_user() {
+    let app = crate::helpers::spawn_app_with(&[("PARLEY_RATE_LIMIT_SEARCH_PER_USER", "3")]).await;
+    let token = app.new_user_token().await;
+    for _ in 0..3 {
+        assert_eq!(app.get_authed("/api/v1/search?q=hello", &token).await.status(), 200);
+    }
+    let refused = app.get_authed("/api/v1/search?q=hello", &token).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error_code(refused, 429).await, "rate_limited");
+    // Another user is not affected.
+    let other = app.new_user_token().await;
+    assert_eq!(app.get_authed("/api/v1/search?q=hello", &other).await.status(), 200);
+}
