@@ -17,7 +17,7 @@
 //! - a submit button's `data-pending-label` replaces its text while the post is on its way.
 
 use leptos::prelude::{document, window};
-use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, Event, HtmlElement, HtmlFormElement, Response};
 
@@ -81,7 +81,8 @@ async fn submit(form: HtmlFormElement) {
 /// Posts the form as the browser would (URL-encoded), asking for the server function's JSON answer.
 /// `Ok(Some(location))` is a redirect to follow; `Ok(None)` a success without one.
 async fn post(form: &HtmlFormElement) -> Result<Option<String>, FormError> {
-    let unreachable = || FormError::Transport("could not reach Parley. Check your connection and try again.".to_owned());
+    let unreachable =
+        || FormError::Transport("could not reach Parley. Check your connection and try again.".to_owned());
     let fields = web_sys::FormData::new_with_form(form).map_err(|_| unreachable())?;
     let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&fields).map_err(|_| unreachable())?;
     let init = web_sys::RequestInit::new();

@@ -16,10 +16,11 @@ pub mod pages;
 pub mod server_fns;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path,
 };
 
 use crate::components::{
@@ -27,10 +28,15 @@ use crate::components::{
     layout::{SiteFooter, SiteHeader},
 };
 use crate::pages::{
-    account::AccountPage, chat::{ChatPage, ConversationPage}, home::HomePage, login::LoginPage, not_found::NotFound,
+    account::AccountPage,
+    chat::{ChatPage, ConversationPage},
+    home::HomePage,
+    login::LoginPage,
+    not_found::NotFound,
     recovery::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     search::SearchPage,
-    signup::SignupPage, tasks::TasksPage,
+    signup::SignupPage,
+    tasks::TasksPage,
 };
 
 /// Progressive enhancement from the first moment, before the WASM arrives (see the file).

@@ -88,12 +88,7 @@ pub fn resident_kib(pid: u32) -> u64 {
 
 /// The file's size after `gzip` at its default level (as a server compresses on the fly).
 pub fn gzipped_len(path: &Path) -> usize {
-    std::process::Command::new("gzip")
-        .arg("-c")
-        .arg(path)
-        .output()
-        .map(|out| out.stdout.len())
-        .unwrap_or(0)
+    std::process::Command::new("gzip").arg("-c").arg(path).output().map(|out| out.stdout.len()).unwrap_or(0)
 }
 
 /// The report: what was measured, the figures, and the ratio that matters.

@@ -151,9 +151,7 @@ impl Config {
             None | Some("development") => Environment::Development,
             Some("production") => Environment::Production,
             Some(other) => {
-                problems.push(format!(
-                    "PARLEY_ENV must be `development` or `production`, not `{other}`"
-                ));
+                problems.push(format!("PARLEY_ENV must be `development` or `production`, not `{other}`"));
                 Environment::Development
             }
         };
@@ -322,7 +320,9 @@ impl Config {
             },
         };
         let public_url = match get("PARLEY_PUBLIC_URL") {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.trim_end_matches('/').to_owned(),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
             Some(_) => {
                 problems.push("PARLEY_PUBLIC_URL must be an http:// or https:// URL".to_owned());
                 String::new()
@@ -330,7 +330,12 @@ impl Config {
             None => format!("http://{listen_addr}"),
         };
         let cors_origins = get("PARLEY_CORS_ORIGINS")
-            .map(|list| list.split(',').map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|o| !o.is_empty()).collect::<Vec<_>>())
+            .map(|list| {
+                list.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                    .filter(|o| !o.is_empty())
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         for origin in &cors_origins {
             let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
@@ -344,11 +349,13 @@ impl Config {
             (secret, jwks) => {
                 let keys = match (secret, jwks) {
                     (Some(_), Some(_)) => {
-                        problems.push("set PARLEY_EXTERNAL_JWT_SECRET or PARLEY_EXTERNAL_JWKS_URL, not both".to_owned());
+                        problems
+                            .push("set PARLEY_EXTERNAL_JWT_SECRET or PARLEY_EXTERNAL_JWKS_URL, not both".to_owned());
                         None
                     }
                     (Some(secret), None) if secret.len() < MIN_SECRET_BYTES => {
-                        problems.push(format!("PARLEY_EXTERNAL_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
+                        problems
+                            .push(format!("PARLEY_EXTERNAL_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
                         None
                     }
                     // With Parley's own secret, whoever holds it could mint Parley tokens that survive a logout.
@@ -494,8 +501,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config_from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|key| vars.get(key).cloned())
     }
 
@@ -625,7 +631,10 @@ mod tests {
     fn an_identity_provider_needs_its_issuer_and_audience() {
         let error = config_from(&[("PARLEY_EXTERNAL_JWKS_URL", "http://127.0.0.1:9/jwks")]).expect_err("incomplete");
         let message = error.to_string();
-        assert!(message.contains("PARLEY_EXTERNAL_JWT_ISSUER") && message.contains("PARLEY_EXTERNAL_JWT_AUDIENCE"), "{message}");
+        assert!(
+            message.contains("PARLEY_EXTERNAL_JWT_ISSUER") && message.contains("PARLEY_EXTERNAL_JWT_AUDIENCE"),
+            "{message}"
+        );
         let config = config_from(&[
             ("PARLEY_EXTERNAL_JWT_SECRET", GOOD_SECRET),
             ("PARLEY_EXTERNAL_JWT_ISSUER", "https://project.supabase.co/auth/v1"),
@@ -637,8 +646,7 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets() {
-        let config = config_from(&[("SESSION_SECRET", GOOD_SECRET), ("JWT_SECRET", GOOD_SECRET)])
-            .expect("valid");
+        let config = config_from(&[("SESSION_SECRET", GOOD_SECRET), ("JWT_SECRET", GOOD_SECRET)]).expect("valid");
         assert!(!format!("{config:?}").contains(GOOD_SECRET));
     }
 }

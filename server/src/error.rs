@@ -1,18 +1,18 @@
 //! The JSON API's one error type and its one mapping to responses (the shape is fixed by `API.md`).
 //! Causes are logged here with their chain; bodies carry only a code and a human sentence.
 
-use axum::{
-    extract::Request,
-    http::{header, HeaderValue, StatusCode},
-    middleware::Next,
-    response::{IntoResponse, Response},
-    Json,
-};
 use crate::{
     api::{ErrorBody, ErrorDetail},
     auth::{AccountError, FieldErrors},
     chat::ChatError,
     tasks::TaskError,
+};
+use axum::{
+    Json,
+    extract::Request,
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
 };
 
 /// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.

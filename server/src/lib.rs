@@ -18,5 +18,5 @@ pub mod search;
 pub mod security;
 pub mod startup;
 pub mod tasks;
-pub mod tools;
 pub mod telemetry;
+pub mod tools;

@@ -8,8 +8,8 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use lettre::{
-    message::{header::ContentType, Mailbox},
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, header::ContentType},
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -62,7 +62,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Mailer {
     pub fn new(config: &MailConfig) -> Result<Self, MailError> {
-        let from: Mailbox = config.from.parse().map_err(|e: lettre::address::AddressError| MailError::From(e.to_string()))?;
+        let from: Mailbox =
+            config.from.parse().map_err(|e: lettre::address::AddressError| MailError::From(e.to_string()))?;
         let transport = match &config.transport {
             MailTransport::Outbox(dir) => Transport::Outbox(dir.clone()),
             MailTransport::Smtp(url) => Transport::Smtp(
@@ -162,7 +163,13 @@ mod tests {
         })
         .unwrap();
         let link = format!("http://127.0.0.1:3000/reset-password?token={}", "x".repeat(43));
-        mailer.deliver(Mail { to: "ada@example.com".to_owned(), subject: "Reset".to_owned(), body: format!("Open:\n\n{link}\n") }).await;
+        mailer
+            .deliver(Mail {
+                to: "ada@example.com".to_owned(),
+                subject: "Reset".to_owned(),
+                body: format!("Open:\n\n{link}\n"),
+            })
+            .await;
 
         let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox")).unwrap().map(|e| e.unwrap().path()).collect();
         assert_eq!(files.len(), 1, "{files:?}");

@@ -2,8 +2,8 @@ use std::process::ExitCode;
 
 use parley::{
     config::Config,
-    db::{transfer, Database, DbTarget},
-    startup::{shutdown_signal, Application},
+    db::{Database, DbTarget, transfer},
+    startup::{Application, shutdown_signal},
     telemetry,
 };
 

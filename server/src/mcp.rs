@@ -17,15 +17,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use rmcp::{
+    ErrorData, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeResult,
         ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
     },
     service::RequestContext,
     transport::streamable_http_server::{
-        session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
     },
-    ErrorData, RoleServer, ServerHandler,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ use crate::{
     db::Database,
     error::ApiError,
     startup::AppState,
-    tools::{specs, UserTools},
+    tools::{UserTools, specs},
 };
 
 /// The user a request to `/mcp` acts for, put there by [`require_bearer`].
@@ -65,7 +65,11 @@ pub async fn require_bearer(State(state): State<AppState>, request: Request, nex
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
         if !json_type {
-            return json_rpc_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, -32600, "Send JSON-RPC messages as application/json.");
+            return json_rpc_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                -32600,
+                "Send JSON-RPC messages as application/json.",
+            );
         }
         if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
             return json_rpc_error(StatusCode::BAD_REQUEST, -32700, "Parse error: the body is not valid JSON.");
@@ -88,7 +92,11 @@ pub fn service(db: Database) -> StreamableHttpService<ParleyMcp, LocalSessionMan
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .disable_allowed_hosts();
-    StreamableHttpService::new(move || Ok(ParleyMcp { db: db.clone() }), Arc::new(LocalSessionManager::default()), config)
+    StreamableHttpService::new(
+        move || Ok(ParleyMcp { db: db.clone() }),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    )
 }
 
 #[derive(Clone)]
@@ -111,7 +119,9 @@ impl ServerHandler for ParleyMcp {
     fn get_info(&self) -> InitializeResult {
         InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("parley", env!("CARGO_PKG_VERSION")))
-            .with_instructions("Parley: the signed-in user's tasks, and search over their conversations with the assistant.")
+            .with_instructions(
+                "Parley: the signed-in user's tasks, and search over their conversations with the assistant.",
+            )
     }
 
     async fn list_tools(
@@ -145,7 +155,11 @@ impl ServerHandler for ParleyMcp {
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let result = UserTools::new(self.db.clone(), user).call(&request.name, &arguments).await;
         let text = ContentBlock::text(result.to_string());
-        let outcome = if result.get("error").is_some() { CallToolResult::error(vec![text]) } else { CallToolResult::success(vec![text]) };
+        let outcome = if result.get("error").is_some() {
+            CallToolResult::error(vec![text])
+        } else {
+            CallToolResult::success(vec![text])
+        };
         Ok(outcome.into())
     }
 }

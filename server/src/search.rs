@@ -10,12 +10,13 @@
 //! diacritics; the index folds them itself (SQLite's `unicode61 remove_diacritics 2`, PostgreSQL's
 //! `unaccent`), and [`fold`] does the same here so the snippet can find the words the index matched.
 
-use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 /// Letters and numbers that PostgreSQL's unaccent rules turn into punctuation ("ʻ" into an apostrophe,
 /// "½" into "1/2"): they separate words, as punctuation does, on both backends (the SQLite tokenizer lists
 /// them as separators), so that no query word can turn into tsquery syntax on the way.
-pub const UNACCENT_SEPARATORS: &str = "¼½¾ŉʹʺʻʼʽˆˈˋː⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⅟↉⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇⒈⒉⒊⒋⒌⒍⒎⒏⒐⒑⒒⒓⒔⒕⒖⒗⒘⒙⒚⒛🄀🄁🄂🄃🄄🄅🄆🄇🄈🄉🄊";
+pub const UNACCENT_SEPARATORS: &str =
+    "¼½¾ŉʹʺʻʼʽˆˈˋː⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⅟↉⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇⒈⒉⒊⒋⒌⒍⒎⒏⒐⒑⒒⒓⒔⒕⒖⒗⒘⒙⒚⒛🄀🄁🄂🄃🄄🄅🄆🄇🄈🄉🄊";
 
 /// A character that is part of a word: a letter or a number, as both indexes see them.
 fn is_word_char(c: char) -> bool {
@@ -150,7 +151,9 @@ impl SearchQuery {
             .map(|term| match term {
                 Term::Word { word, prefix: false } => lexeme(word),
                 Term::Word { word, prefix: true } => format!("{}:*", lexeme(word)),
-                Term::Phrase(words) => format!("({})", words.iter().map(|w| lexeme(w)).collect::<Vec<_>>().join(" <-> ")),
+                Term::Phrase(words) => {
+                    format!("({})", words.iter().map(|w| lexeme(w)).collect::<Vec<_>>().join(" <-> "))
+                }
             })
             .collect();
         terms.join(" & ")

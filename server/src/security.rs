@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, Method},
+    http::{HeaderMap, HeaderValue, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -49,9 +49,9 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (origin, host) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(origin), Some(host)) => {
+            origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        }
         _ => false,
     }
 }
@@ -82,7 +82,8 @@ pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: N
             .and_then(|v| v.to_str().ok())
             .is_some_and(|origin| state.config.cors_origins.iter().any(|allowed| allowed == origin));
     if !safe
-        && ((with_cookie && !is_same_origin(headers)) || (!allowed_cross_origin_api && announces_another_origin(headers)))
+        && ((with_cookie && !is_same_origin(headers))
+            || (!allowed_cross_origin_api && announces_another_origin(headers)))
     {
         tracing::warn!("cross-site request with a session cookie refused");
         return ApiError::Forbidden("Cross-site requests are not allowed.").into_response();
@@ -114,10 +115,8 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
     }
     if state.config.is_production() {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     response
 }
@@ -133,7 +132,11 @@ mod tests {
     #[test]
     fn same_origin_is_recognised_from_fetch_metadata_or_origin() {
         assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site"), ("origin", "http://a:1"), ("host", "a:1")])));
+        assert!(!is_same_origin(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://a:1"),
+            ("host", "a:1")
+        ])));
         assert!(is_same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")])));
         assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")])));
         assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")])));

@@ -1,12 +1,16 @@
 //! Building and running the application. `main` and the integration tests both go through
 //! [`Application::build`], so the tests exercise exactly what production runs.
 
-use std::{future::Future, net::SocketAddr, sync::{Arc, OnceLock}};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+};
 
 use app::server_fns::{accounts::Accounts, chat::Chat, tasks::Tasks};
-use axum::{extract::FromRef, http::header, middleware, routing::get, serve::ListenerExt, Router};
+use axum::{Router, extract::FromRef, http::header, middleware, routing::get, serve::ListenerExt};
 use leptos::{config::LeptosOptions, prelude::*};
-use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes, ResponseOptions};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, ResponseOptions, generate_route_list};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha512};
 use tokio::net::TcpListener;
@@ -17,27 +21,31 @@ use tower_http::{
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
-use tower_sessions::{cookie::{Key, SameSite}, Expiry, SessionManagerLayer};
+use tower_sessions::{
+    Expiry, SessionManagerLayer,
+    cookie::{Key, SameSite},
+};
 
 use crate::{
     api,
-    auth::{
-        hashing::PasswordHasher,
-        rate_limit::RateLimiter,
-        external::ExternalTokens,
-        service::AccountDeps,
-        tokens::TokenKeys,
-        AccountService,
+    assistant::{
+        Assistant,
+        demo::DemoAssistant,
+        openai::{OpenAiAssistant, OpenAiSettings},
     },
-    export::ExportService,
-    mail::Mailer,
-    assistant::{demo::DemoAssistant, openai::{OpenAiAssistant, OpenAiSettings}, Assistant},
+    auth::{
+        AccountService, external::ExternalTokens, hashing::PasswordHasher, rate_limit::RateLimiter,
+        service::AccountDeps, tokens::TokenKeys,
+    },
     browser::{BrowserAccounts, BrowserChat, BrowserTasks, ConversationListMemo, SignedInMemo},
     chat::ChatService,
-    tasks::TaskService,
     config::{AssistantConfig, Config},
     db::{Database, DbSessionStore},
-    routes, security, telemetry,
+    export::ExportService,
+    mail::Mailer,
+    routes, security,
+    tasks::TaskService,
+    telemetry,
 };
 
 /// The one piece of state every handler can reach. Every middleware and handler of every request takes a
@@ -119,10 +127,19 @@ impl Application {
             },
         );
         let (assistant, history_chars) = assistant(&config.assistant)?;
-        let chat = ChatService::new(db.clone(), assistant, history_chars, RateLimiter::new(db.clone(), config.rate_limits));
+        let chat =
+            ChatService::new(db.clone(), assistant, history_chars, RateLimiter::new(db.clone(), config.rate_limits));
         let tasks = TaskService::new(db.clone());
         let export = ExportService::new(db.clone());
-        let state = AppState(Arc::new(AppStateInner { config: Arc::new(config), db: db.clone(), accounts, chat, tasks, export, leptos_options }));
+        let state = AppState(Arc::new(AppStateInner {
+            config: Arc::new(config),
+            db: db.clone(),
+            accounts,
+            chat,
+            tasks,
+            export,
+            leptos_options,
+        }));
         spawn_housekeeping(db.clone());
         Ok(Application { listener, router: router(state), db })
     }
@@ -188,10 +205,7 @@ fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, leptos_routes, page_context(&state), move || {
             app::shell(shell_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            page_context(&state),
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(&state), app::shell))
         // The conversation API also takes the browser's session, for the chat page's streamed replies.
         .nest("/api/v1", api::router(state.config.max_body_bytes, &state.config.cors_origins))
         .layer(session_layer(&state.config, &state.db))
@@ -201,10 +215,7 @@ fn router(state: AppState) -> Router {
     // The bundle's file names do not change between builds, so browsers must revalidate them.
     let assets = Router::new()
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip())
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-cache"),
-        ));
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache")));
 
     // The Model Context Protocol endpoint for the user's own agents: bearer token only, no session.
     let mcp = Router::new()
@@ -237,10 +248,8 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::resp
 /// What every page render and server function gets: the accounts port, and a Content-Security-Policy
 /// carrying the nonce Leptos put on this response's scripts.
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
-    let accounts: Accounts = Arc::new(BrowserAccounts {
-        accounts: state.accounts.clone(),
-        trust_proxy: state.config.trust_proxy,
-    });
+    let accounts: Accounts =
+        Arc::new(BrowserAccounts { accounts: state.accounts.clone(), trust_proxy: state.config.trust_proxy });
     let chat: Chat = Arc::new(BrowserChat { chat: state.chat.clone(), accounts: state.accounts.clone() });
     let tasks: Tasks = Arc::new(BrowserTasks { tasks: state.tasks.clone(), accounts: state.accounts.clone() });
     let reload_port = (!state.config.is_production()).then_some(state.config.reload_port);
@@ -258,7 +267,10 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     }
 }
 
-fn session_layer(config: &Config, db: &Database) -> SessionManagerLayer<DbSessionStore, tower_sessions::service::SignedCookie> {
+fn session_layer(
+    config: &Config,
+    db: &Database,
+) -> SessionManagerLayer<DbSessionStore, tower_sessions::service::SignedCookie> {
     // The cookie signing key is derived from SESSION_SECRET (64 bytes, as the signer needs).
     let key = Key::from(&Sha512::digest(config.session_secret.expose_secret().as_bytes()));
     SessionManagerLayer::new(DbSessionStore::new(db.clone()))
@@ -316,7 +328,7 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use axum::{body::Body, http::Request, routing::get, Router};
+    use axum::{Router, body::Body, http::Request, routing::get};
     use tower::ServiceExt;
     use tower_http::catch_panic::CatchPanicLayer;
 
@@ -325,7 +337,14 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_500_in_the_error_shape() {
         let router: Router = Router::new()
-            .route("/", get(|| async { if true { panic!("a bug") } }))
+            .route(
+                "/",
+                get(|| async {
+                    if true {
+                        panic!("a bug")
+                    }
+                }),
+            )
             .layer(CatchPanicLayer::custom(panic_response));
 
         let response = router.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();

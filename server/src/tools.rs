@@ -5,7 +5,7 @@
 //! words the model (and the person reading the tool call) can act on, never a failure of the reply.
 
 use crate::search::SearchQuery;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
@@ -97,7 +97,8 @@ impl UserTools {
             }
             "list_tasks" => {
                 let completed = args.get("completed").and_then(Value::as_bool);
-                let (tasks, _) = self.tasks.list(self.user_id, completed, Some(LIST_LIMIT), None).await.map_err(explain)?;
+                let (tasks, _) =
+                    self.tasks.list(self.user_id, completed, Some(LIST_LIMIT), None).await.map_err(explain)?;
                 Ok(json!({ "tasks": tasks.into_iter().map(task_json).collect::<Vec<_>>() }))
             }
             "complete_task" => {
@@ -124,7 +125,10 @@ impl UserTools {
                 Ok(json!({ "deleted": true, "id": id.to_string() }))
             }
             "search_conversations" => {
-                let query = text("query").map(str::trim).filter(|q| !q.is_empty()).ok_or("search_conversations needs a query.")?;
+                let query = text("query")
+                    .map(str::trim)
+                    .filter(|q| !q.is_empty())
+                    .ok_or("search_conversations needs a query.")?;
                 let query: String = query.chars().take(200).collect();
                 let page = self
                     .db

@@ -18,9 +18,9 @@ use std::{
 use app::server_fns::accounts::Signup;
 use leptos::server_fn::ServerFn;
 use reqwest::header;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use helpers::{free_port, fresh_postgres_database, sqlite_url, unique_email, ServerProcess, PASSWORD};
+use helpers::{PASSWORD, ServerProcess, free_port, fresh_postgres_database, sqlite_url, unique_email};
 
 /// A throwaway cluster, removed when dropped.
 struct Cluster {
@@ -140,7 +140,10 @@ async fn a_postgres_outage_under_load_answers_503_in_time_and_recovers_without_a
                     .bearer_auth(&token)
                     .json(&json!({ "content": content })),
             ),
-            1 => ("read", client.get(format!("{base}/api/v1/conversations/{conversation}/messages?limit=5")).bearer_auth(&token)),
+            1 => (
+                "read",
+                client.get(format!("{base}/api/v1/conversations/{conversation}/messages?limit=5")).bearer_auth(&token),
+            ),
             2 => ("health", client.get(format!("{base}/health"))),
             _ => (
                 "page",
@@ -239,8 +242,10 @@ async fn copy_from_sqlite_moves_a_deployment_to_postgres_with_nothing_lost() {
     // A SQLite deployment with an account, an API login and a conversation.
     let old = ServerProcess::start(&sqlite, dir.path(), &[]).await;
     let email = unique_email();
-    let (status, tokens) =
-        json(client.post(format!("{}/api/v1/auth/signup", old.base)).json(&json!({ "email": email, "password": PASSWORD }))).await;
+    let (status, tokens) = json(
+        client.post(format!("{}/api/v1/auth/signup", old.base)).json(&json!({ "email": email, "password": PASSWORD })),
+    )
+    .await;
     assert_eq!(status, 201);
     let token = tokens["access_token"].as_str().unwrap().to_owned();
     let (_, conversation) =
@@ -248,7 +253,10 @@ async fn copy_from_sqlite_moves_a_deployment_to_postgres_with_nothing_lost() {
     let id = conversation["id"].as_str().unwrap().to_owned();
     for text in ["first question", "second question", "third question"] {
         let (status, _) = json(
-            client.post(format!("{}/api/v1/conversations/{id}/messages", old.base)).bearer_auth(&token).json(&json!({ "content": text })),
+            client
+                .post(format!("{}/api/v1/conversations/{id}/messages", old.base))
+                .bearer_auth(&token)
+                .json(&json!({ "content": text })),
         )
         .await;
         assert_eq!(status, 201);
@@ -278,7 +286,10 @@ async fn copy_from_sqlite_moves_a_deployment_to_postgres_with_nothing_lost() {
         .env("DATABASE_URL", &postgres)
         .output()
         .expect("the binary runs");
-    assert!(!mistyped.status.success() && !missing.exists(), "a mistyped source path copies nothing and creates nothing");
+    assert!(
+        !mistyped.status.success() && !missing.exists(),
+        "a mistyped source path copies nothing and creates nothing"
+    );
     let again = copy();
     assert!(!again.status.success(), "a second copy into a database that has data is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("empty"), "{}", String::from_utf8_lossy(&again.stderr));
@@ -288,10 +299,16 @@ async fn copy_from_sqlite_moves_a_deployment_to_postgres_with_nothing_lost() {
     let (status, after) = json(client.get(history_url(&new.base)).bearer_auth(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(after, before, "the history reads the same, in the same order");
-    let (status, _) =
-        json(client.post(format!("{}/api/v1/auth/refresh", new.base)).json(&json!({ "refresh_token": tokens["refresh_token"] }))).await;
+    let (status, _) = json(
+        client
+            .post(format!("{}/api/v1/auth/refresh", new.base))
+            .json(&json!({ "refresh_token": tokens["refresh_token"] })),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, _) =
-        json(client.post(format!("{}/api/v1/auth/login", new.base)).json(&json!({ "email": email, "password": PASSWORD }))).await;
+    let (status, _) = json(
+        client.post(format!("{}/api/v1/auth/login", new.base)).json(&json!({ "email": email, "password": PASSWORD })),
+    )
+    .await;
     assert_eq!(status, 200);
 }

@@ -5,7 +5,7 @@ use leptos_router::{components::Redirect, hooks::use_location};
 
 use crate::{
     domain::redirect::encode_query_value,
-    server_fns::accounts::{current_user, FormError, UserSummary},
+    server_fns::accounts::{FormError, UserSummary, current_user},
 };
 
 /// The signed-in user, looked up once per page. Pages render on the server (only islands run in the

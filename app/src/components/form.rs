@@ -18,16 +18,11 @@ pub fn Field(
     /// The form field name, which is the server function's argument name.
     #[prop(into)]
     name: String,
-    #[prop(into)]
-    label: String,
-    #[prop(default = "text")]
-    input_type: &'static str,
-    #[prop(optional)]
-    autocomplete: Option<&'static str>,
-    #[prop(default = false)]
-    required: bool,
-    #[prop(optional, into)]
-    maxlength: Option<String>,
+    #[prop(into)] label: String,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(default = false)] required: bool,
+    #[prop(optional, into)] maxlength: Option<String>,
     /// The messages to show for this field (empty when it is fine).
     #[prop(optional)]
     errors: Vec<String>,

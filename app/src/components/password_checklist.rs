@@ -39,7 +39,11 @@ pub fn PasswordChecklist(
                 Effect::new(move |_| {
                     let met = password.with(|p| check_password(p).iter().all(|(_, met)| *met));
                     if let Some(button) = &button {
-                        let _ = if met { button.remove_attribute("disabled") } else { button.set_attribute("disabled", "") };
+                        let _ = if met {
+                            button.remove_attribute("disabled")
+                        } else {
+                            button.set_attribute("disabled", "")
+                        };
                     }
                 });
             }

@@ -68,15 +68,19 @@ pub async fn stream_reply(
 
     let url = format!("/api/v1/conversations/{conversation_id}/messages");
     let window = web_sys::window().ok_or_else(|| failed(()))?;
-    let response: web_sys::Response =
-        JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await.map_err(failed)?.dyn_into().map_err(failed)?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(failed)?;
     if !response.ok() {
         let text = match response.text() {
             Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
             Err(_) => String::new(),
         };
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let message = json["error"]["fields"]["content"][0].as_str().map(str::to_owned).unwrap_or_else(|| error_message(&json));
+        let message =
+            json["error"]["fields"]["content"][0].as_str().map(str::to_owned).unwrap_or_else(|| error_message(&json));
         return Err(message);
     }
     let reader: web_sys::ReadableStreamDefaultReader =

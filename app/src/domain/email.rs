@@ -43,11 +43,7 @@ impl Email {
                     && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
         let no_bad_chars = !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c));
-        if local_ok && labels_ok && no_bad_chars {
-            Ok(Email(email))
-        } else {
-            Err(EmailError::Invalid)
-        }
+        if local_ok && labels_ok && no_bad_chars { Ok(Email(email)) } else { Err(EmailError::Invalid) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -94,7 +90,8 @@ mod tests {
         for (raw, expected) in cases {
             assert_eq!(Email::parse(raw), Err(expected), "{raw:?}");
         }
-        let too_long = format!("{}@{}.com", "a".repeat(64), "b".repeat(63) + "." + &"c".repeat(63) + "." + &"d".repeat(60));
+        let too_long =
+            format!("{}@{}.com", "a".repeat(64), "b".repeat(63) + "." + &"c".repeat(63) + "." + &"d".repeat(60));
         assert_eq!(Email::parse(&too_long), Err(EmailError::TooLong));
     }
 

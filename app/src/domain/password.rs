@@ -16,12 +16,8 @@ pub enum PasswordRule {
 }
 
 impl PasswordRule {
-    pub const ALL: [PasswordRule; 4] = [
-        PasswordRule::Length,
-        PasswordRule::Lowercase,
-        PasswordRule::Uppercase,
-        PasswordRule::Digit,
-    ];
+    pub const ALL: [PasswordRule; 4] =
+        [PasswordRule::Length, PasswordRule::Lowercase, PasswordRule::Uppercase, PasswordRule::Digit];
 
     /// What the rule asks for, as the checklist shows it.
     pub fn label(self) -> &'static str {
@@ -77,15 +73,9 @@ impl PasswordError {
 
 impl Password {
     pub fn parse(candidate: String) -> Result<Self, PasswordError> {
-        let unmet: Vec<PasswordRule> = check_password(&candidate)
-            .into_iter()
-            .filter_map(|(rule, met)| (!met).then_some(rule))
-            .collect();
-        if unmet.is_empty() {
-            Ok(Password(candidate))
-        } else {
-            Err(PasswordError { unmet })
-        }
+        let unmet: Vec<PasswordRule> =
+            check_password(&candidate).into_iter().filter_map(|(rule, met)| (!met).then_some(rule)).collect();
+        if unmet.is_empty() { Ok(Password(candidate)) } else { Err(PasswordError { unmet }) }
     }
 
     pub fn expose(&self) -> &str {
@@ -138,10 +128,7 @@ mod tests {
     #[test]
     fn the_checklist_reports_every_rule_in_order() {
         let checks = check_password("abc");
-        assert_eq!(
-            checks,
-            [(Length, false), (Lowercase, true), (Uppercase, false), (Digit, false)]
-        );
+        assert_eq!(checks, [(Length, false), (Lowercase, true), (Uppercase, false), (Digit, false)]);
     }
 
     #[test]

@@ -4,14 +4,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{
     auth::{Auth, RequireUser},
-    form::{failed, form_level_message, Field, FormAlert},
+    form::{Field, FormAlert, failed, form_level_message},
     password_checklist::PasswordChecklist,
-    time::{use_now, RelativeTime},
+    time::{RelativeTime, use_now},
 };
 use crate::domain::user_agent;
 use crate::server_fns::accounts::{
-    list_sessions, ChangeEmail, ChangePassword, DeleteAccount, EndSession, FormError, ResendVerification, SessionView,
-    SignOutEverywhere, UpdateDisplayName, UpdateInstructions,
+    ChangeEmail, ChangePassword, DeleteAccount, EndSession, FormError, ResendVerification, SessionView,
+    SignOutEverywhere, UpdateDisplayName, UpdateInstructions, list_sessions,
 };
 
 #[component]
@@ -35,9 +35,13 @@ fn AccountSettings() -> impl IntoView {
     // The server's redirect after a change says what changed.
     let status = match use_query_map().with_untracked(|q| q.get("updated")).as_deref() {
         Some("profile") => Some("Your display name was saved."),
-        Some("instructions") => Some("Your instructions were saved. The assistant follows them from your next message."),
+        Some("instructions") => {
+            Some("Your instructions were saved. The assistant follows them from your next message.")
+        }
         Some("password") => Some("Your password was changed. Every other session has been signed out."),
-        Some("email") => Some("Check your inbox: we sent a link to the new address. Your email changes when you open it."),
+        Some("email") => {
+            Some("Check your inbox: we sent a link to the new address. Your email changes when you open it.")
+        }
         Some("verification") => Some("We sent you a new verification link. It works for 24 hours."),
         Some("session") => Some("That session was ended: it is signed out."),
         _ => None,

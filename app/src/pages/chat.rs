@@ -7,14 +7,14 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{
     auth::RequireUser,
-    form::{failed, form_level_message, FormAlert},
-    time::{use_now, RelativeTime},
+    form::{FormAlert, failed, form_level_message},
+    time::{RelativeTime, use_now},
 };
 use crate::server_fns::{
     accounts::FormError,
     chat::{
-        list_conversations, load_conversation, ConversationList, ConversationView, DeleteConversation, MessageView, NewConversation,
-        EditMessage, RenameConversation, RetryReply, SendMessage, StartConversation,
+        ConversationList, ConversationView, DeleteConversation, EditMessage, MessageView, NewConversation,
+        RenameConversation, RetryReply, SendMessage, StartConversation, list_conversations, load_conversation,
     },
 };
 use leptos::server_fn::ServerFn;
@@ -174,23 +174,22 @@ fn ConversationLinks(list: ConversationList, current: Option<String>, search: Op
     #[cfg(feature = "hydrate")]
     {
         let search = search.clone();
-        let listener = window_event_listener(leptos::ev::Custom::<web_sys::Event>::new(CONVERSATIONS_CHANGED), move |_| {
-            let search = search.clone();
-            leptos::task::spawn_local(async move {
-                if let Ok(list) = list_conversations(None, search).await {
-                    if !items.is_disposed() {
-                        items.set(list.items);
+        let listener =
+            window_event_listener(leptos::ev::Custom::<web_sys::Event>::new(CONVERSATIONS_CHANGED), move |_| {
+                let search = search.clone();
+                leptos::task::spawn_local(async move {
+                    if let Ok(list) = list_conversations(None, search).await {
+                        if !items.is_disposed() {
+                            items.set(list.items);
+                        }
                     }
-                }
+                });
             });
-        });
         on_cleanup(move || listener.remove());
     }
     // Result links keep the search.
-    let suffix = search
-        .as_deref()
-        .map(|s| format!("?q={}", crate::domain::redirect::encode_query_value(s)))
-        .unwrap_or_default();
+    let suffix =
+        search.as_deref().map(|s| format!("?q={}", crate::domain::redirect::encode_query_value(s))).unwrap_or_default();
     let searching = search.is_some();
 
     view! {
@@ -348,7 +347,10 @@ impl serde::Serialize for PaneConversation {
             html: String::new(),
             created_at: String::new(),
             tool_calls: Vec::new(),
-            content: m.content.as_ref().map(|text| if Some(i) == newest_question { text.clone() } else { String::new() }),
+            content: m
+                .content
+                .as_ref()
+                .map(|text| if Some(i) == newest_question { text.clone() } else { String::new() }),
         });
         // Every field named, so a field added to either struct cannot be forgotten here.
         let slim = ConversationView {
@@ -456,12 +458,12 @@ fn ConversationPane(view: PaneConversation, rename_errors: Vec<String>, notice: 
                         messages.set(latest.messages);
                     } else {
                         messages.update(|list| {
-                        list.retain(|m| !m.id.starts_with("local-"));
-                        for message in latest.messages {
-                            if !list.iter().any(|m| m.id == message.id) {
-                                list.push(message);
+                            list.retain(|m| !m.id.starts_with("local-"));
+                            for message in latest.messages {
+                                if !list.iter().any(|m| m.id == message.id) {
+                                    list.push(message);
+                                }
                             }
-                        }
                         });
                     }
                 }
@@ -492,7 +494,7 @@ fn ConversationPane(view: PaneConversation, rename_errors: Vec<String>, notice: 
             set_draft(String::new());
             #[cfg(feature = "hydrate")]
             {
-                use crate::components::reply_stream::{stream_reply, StreamEvent};
+                use crate::components::reply_stream::{StreamEvent, stream_reply};
                 let controller = web_sys::AbortController::new().ok();
                 abort.set_value(controller.clone());
                 let id = id.clone();
@@ -621,7 +623,8 @@ fn ConversationPane(view: PaneConversation, rename_errors: Vec<String>, notice: 
                     return;
                 }
                 messages.update(|list| {
-                    let fresh: Vec<_> = page.messages.into_iter().filter(|m| !list.iter().any(|x| x.id == m.id)).collect();
+                    let fresh: Vec<_> =
+                        page.messages.into_iter().filter(|m| !list.iter().any(|x| x.id == m.id)).collect();
                     list.extend(fresh);
                 });
                 newer.set(page.newer_cursor);
@@ -774,7 +777,12 @@ pub(crate) fn window_href(conversation: &str, message: &str) -> String {
 }
 
 #[component]
-fn MessageItem(message: MessageView, conversation: String, now: Signal<i64>, #[prop(optional)] focused: bool) -> impl IntoView {
+fn MessageItem(
+    message: MessageView,
+    conversation: String,
+    now: Signal<i64>,
+    #[prop(optional)] focused: bool,
+) -> impl IntoView {
     let is_user = message.role == "user";
     let class = match (is_user, focused) {
         (true, false) => "message user",
@@ -903,7 +911,8 @@ mod message_markup_tests {
         assert!(html.contains(r#"<details class="tool-call failed"><summary>Used <code>&lt;b&gt;weather&lt;/b&gt;</code> (failed)</summary>"#), "{html}");
         assert!(html.contains(r#"<pre>{"city": "&lt;Paris&gt;"}</pre>"#), "{html}");
         assert!(html.ends_with(r#"<div class="message-body"><p>Sanitised <em>body</em></p></div>"#), "{html}");
-        let plain = MessageView { tool_calls: Vec::new(), created_at: String::new(), role: "user".to_owned(), ..message };
+        let plain =
+            MessageView { tool_calls: Vec::new(), created_at: String::new(), role: "user".to_owned(), ..message };
         assert_eq!(
             message_inner_html(&plain, two_hours_later),
             r#"<header class="message-meta"><span class="author">You</span></header><div class="message-body"><p>Sanitised <em>body</em></p></div>"#
@@ -922,9 +931,16 @@ mod edit_form_tests {
         assert!(edit.contains("&lt;/textarea&gt;&lt;script&gt;"), "{edit}");
         assert!(!edit.contains("<script>"));
         let regenerate = regenerate_form_html("c-1", "m-1", hostile);
-        assert!(regenerate.contains(r#"value="&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot; onfocus=&quot;x""#), "{regenerate}");
+        assert!(
+            regenerate
+                .contains(r#"value="&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot; onfocus=&quot;x""#),
+            "{regenerate}"
+        );
         for html in [&edit, &regenerate] {
-            assert!(html.contains(r#"name="conversation_id" value="c-1""#) && html.contains(r#"name="message_id" value="m-1""#));
+            assert!(
+                html.contains(r#"name="conversation_id" value="c-1""#)
+                    && html.contains(r#"name="message_id" value="m-1""#)
+            );
         }
     }
 }

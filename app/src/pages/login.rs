@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::form::{failed, form_level_message, Field, FormAlert};
+use crate::components::form::{Field, FormAlert, failed, form_level_message};
 use crate::server_fns::accounts::Login;
 
 #[component]

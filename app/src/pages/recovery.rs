@@ -7,10 +7,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{
-    form::{failed, form_level_message, Field, FormAlert},
+    form::{Field, FormAlert, failed, form_level_message},
     password_checklist::PasswordChecklist,
 };
-use crate::server_fns::accounts::{verify_email, FormError, RequestPasswordReset, ResetPassword};
+use crate::server_fns::accounts::{FormError, RequestPasswordReset, ResetPassword, verify_email};
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {

@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::chat::{window_href, ChatLayout};
+use super::chat::{ChatLayout, window_href};
 use crate::components::{auth::RequireUser, time::RelativeTime};
 use crate::domain::redirect::encode_query_value;
 use crate::server_fns::{
     accounts::FormError,
-    chat::{search_messages, SearchHitView, SearchResults},
+    chat::{SearchHitView, SearchResults, search_messages},
 };
 
 #[component]
@@ -30,7 +30,11 @@ pub fn SearchPage() -> impl IntoView {
                 match results.await {
                     Ok(results) => view! { <ResultList q results/> }.into_any(),
                     Err(FormError::Fields(fields)) => {
-                        let message = fields.get("q").and_then(|m| m.first()).cloned().unwrap_or_else(|| "This search is not valid.".to_owned());
+                        let message = fields
+                            .get("q")
+                            .and_then(|m| m.first())
+                            .cloned()
+                            .unwrap_or_else(|| "This search is not valid.".to_owned());
                         view! { <p class="form-alert" role="alert">{message}</p> }.into_any()
                     }
                     Err(error) => view! { <p class="form-alert" role="alert">{error.to_string()}</p> }.into_any(),

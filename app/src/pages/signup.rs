@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{
-    form::{failed, form_level_message, Field, FormAlert},
+    form::{Field, FormAlert, failed, form_level_message},
     password_checklist::PasswordChecklist,
 };
 use crate::server_fns::accounts::{FormError, Signup};

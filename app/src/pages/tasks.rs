@@ -8,11 +8,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{
     auth::RequireUser,
-    form::{failed, form_level_message, Field, FormAlert},
+    form::{Field, FormAlert, failed, form_level_message},
 };
-use crate::server_fns::tasks::{
-    list_tasks, AddTask, DeleteTask, EditTask, SetTaskCompleted, TaskFilter, TaskView,
-};
+use crate::server_fns::tasks::{AddTask, DeleteTask, EditTask, SetTaskCompleted, TaskFilter, TaskView, list_tasks};
 use leptos::server_fn::ServerFn;
 
 #[component]
@@ -53,11 +51,12 @@ fn TaskBoard() -> impl IntoView {
     .map(|e| e.to_string());
     let status_value = filter.query().unwrap_or_default();
 
-    let tabs = [(TaskFilter::All, "All"), (TaskFilter::Open, "Open"), (TaskFilter::Done, "Done")].map(|(tab, label)| {
-        view! {
-            <li><a href=tab.href() aria-current=(tab == filter).then_some("page")>{label}</a></li>
-        }
-    });
+    let tabs =
+        [(TaskFilter::All, "All"), (TaskFilter::Open, "Open"), (TaskFilter::Done, "Done")].map(|(tab, label)| {
+            view! {
+                <li><a href=tab.href() aria-current=(tab == filter).then_some("page")>{label}</a></li>
+            }
+        });
     let tasks = move || {
         Suspend::new(async move {
             match list.await {
@@ -72,7 +71,11 @@ fn TaskBoard() -> impl IntoView {
                 Ok(list) => {
                     let older = list.next_cursor.map(|cursor| {
                         let separator = if filter.query().is_some() { '&' } else { '?' };
-                        format!("{}{separator}cursor={}", filter.href(), crate::domain::redirect::encode_query_value(&cursor))
+                        format!(
+                            "{}{separator}cursor={}",
+                            filter.href(),
+                            crate::domain::redirect::encode_query_value(&cursor)
+                        )
                     });
                     view! {
                         <ul class="task-list">

@@ -102,14 +102,23 @@ pub async fn add_task(title: String, description: Option<String>, status: Option
 
 /// `completed` is the checkbox: present (any value) when ticked, absent when not.
 #[server]
-pub async fn set_task_completed(id: String, completed: Option<String>, status: Option<String>) -> Result<(), FormError> {
+pub async fn set_task_completed(
+    id: String,
+    completed: Option<String>,
+    status: Option<String>,
+) -> Result<(), FormError> {
     tasks()?.set_completed(id, completed.is_some()).await?;
     back_to(status);
     Ok(())
 }
 
 #[server]
-pub async fn edit_task(id: String, title: String, description: Option<String>, status: Option<String>) -> Result<(), FormError> {
+pub async fn edit_task(
+    id: String,
+    title: String,
+    description: Option<String>,
+    status: Option<String>,
+) -> Result<(), FormError> {
     tasks()?.edit(id, title, description).await?;
     back_to(status);
     Ok(())

@@ -2,7 +2,7 @@
 //! (built once, like Parley's history page in shape and size). Prints its address, then serves until
 //! killed. `report` measures it in the same run as Parley, so each figure is also a ratio to it.
 
-use axum::{http::header, routing::get, Router};
+use axum::{Router, http::header, routing::get};
 use serde_json::json;
 
 #[tokio::main]

@@ -11,8 +11,8 @@ use std::{
 };
 
 use parley::db::Database;
-use parley_bench::{free_port, gzipped_len, resident_kib, Load, Oha, Table};
-use serde_json::{json, Value};
+use parley_bench::{Load, Oha, Table, free_port, gzipped_len, resident_kib};
+use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 const PASSWORD: &str = "Bench-pass-1";
@@ -174,7 +174,8 @@ async fn chat_of_50(base: &str, user: &User) -> String {
 async fn history_of(database_url: &str, base: &str, user: &User, messages: usize) -> String {
     let id = new_conversation(base, user, &format!("{messages} messages")).await;
     let db = Database::connect(database_url).await.expect("the bench database");
-    let contents: Vec<String> = (0..messages).map(|n| format!("message number {n} with some ordinary text in it")).collect();
+    let contents: Vec<String> =
+        (0..messages).map(|n| format!("message number {n} with some ordinary text in it")).collect();
     for chunk in contents.chunks(10_000) {
         db.add_message_history(id.parse().unwrap(), chunk).await.expect("seeded");
     }
@@ -188,7 +189,8 @@ const RARE_MESSAGES: usize = 10;
 /// Message texts like a person's: a dozen words from a vocabulary of a few thousand, so the full-text index
 /// has posting lists of realistic lengths; every `messages / RARE_MESSAGES`-th mentions the rare word.
 fn prose(messages: usize) -> Vec<String> {
-    const SYLLABLES: [&str; 16] = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fe", "go", "hu", "ji", "pe", "zo"];
+    const SYLLABLES: [&str; 16] =
+        ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fe", "go", "hu", "ji", "pe", "zo"];
     let word = |n: u64| -> String { (0..3).map(|i| SYLLABLES[((n >> (4 * i)) & 15) as usize]).collect() };
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
@@ -229,7 +231,10 @@ async fn settle(database_url: &str) {
         return;
     }
     let run = Command::new("psql").args([database_url, "-qc", "VACUUM ANALYZE messages"]).kill_on_drop(true).status();
-    let status = tokio::time::timeout(Duration::from_secs(600), run).await.expect("VACUUM within 10 minutes").expect("psql runs");
+    let status = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .expect("VACUUM within 10 minutes")
+        .expect("psql runs");
     assert!(status.success(), "VACUUM ANALYZE messages failed");
 }
 
@@ -293,7 +298,8 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
     let large_searcher = searcher(&backend.url, &base, &format!("search-large-{name}@example.com"), 1_000_000).await;
     let seeded_in = seeding.elapsed();
     settle(&backend.url).await;
-    for (what, q) in [("10 matches", RARE_WORD), ("prefix, 10 matches", "periwin"), ("no match", "nothingmatchesthis")] {
+    for (what, q) in [("10 matches", RARE_WORD), ("prefix, 10 matches", "periwin"), ("no match", "nothingmatchesthis")]
+    {
         let url = format!("{base}/api/v1/search?q={q}&limit=20");
         let small = oha.get(&url, &[&format!("Authorization: Bearer {}", small_searcher.token)], 8).await;
         let large = oha.get(&url, &[&format!("Authorization: Bearer {}", large_searcher.token)], 8).await;
@@ -303,11 +309,23 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
             format!("{:.2}x", large.p50_ms / small.p50_ms),
         );
     }
-    table.row(&format!("{name}: seeding 1,001,000 messages (indexed)"), format!("{:.0} s", seeded_in.as_secs_f64()), String::new());
+    table.row(
+        &format!("{name}: seeding 1,001,000 messages (indexed)"),
+        format!("{:.0} s", seeded_in.as_secs_f64()),
+        String::new(),
+    );
     if let Some((median, max)) = hydration(&format!("{base}/signup")).await {
-        table.row(&format!("{name}: navigation to a hydrated /signup (Chromium)"), format!("median {median:.0} ms, max {max:.0} ms"), String::new());
+        table.row(
+            &format!("{name}: navigation to a hydrated /signup (Chromium)"),
+            format!("median {median:.0} ms, max {max:.0} ms"),
+            String::new(),
+        );
     }
-    table.row(&format!("{name}: start to healthy"), format!("{:.0} ms", parley.started_in.as_secs_f64() * 1000.0), String::new());
+    table.row(
+        &format!("{name}: start to healthy"),
+        format!("{:.0} ms", parley.started_in.as_secs_f64() * 1000.0),
+        String::new(),
+    );
     table.row(&format!("{name}: idle resident memory"), format!("{:.1} MiB", idle_rss as f64 / 1024.0), String::new());
 }
 
@@ -315,7 +333,8 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
 async fn main() {
     let args = args();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut bare_process = Command::new(&args.bare).stdout(Stdio::piped()).kill_on_drop(true).spawn().expect("bare starts");
+    let mut bare_process =
+        Command::new(&args.bare).stdout(Stdio::piped()).kill_on_drop(true).spawn().expect("bare starts");
     let mut line = String::new();
     {
         use tokio::io::AsyncBufReadExt;
@@ -330,7 +349,8 @@ async fn main() {
 
     let mut table = Table::default();
     table.load("bare axum handler (fixed 50-message JSON page)", &bare, &bare);
-    let mut backends = vec![Backend { name: "SQLite", url: format!("sqlite://{}", dir.path().join("bench.db").display()) }];
+    let mut backends =
+        vec![Backend { name: "SQLite", url: format!("sqlite://{}", dir.path().join("bench.db").display()) }];
     if let Some(url) = &args.postgres {
         backends.push(Backend { name: "PostgreSQL", url: url.clone() });
     }

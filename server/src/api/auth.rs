@@ -1,12 +1,12 @@
 //! `/api/v1/auth/*`: signup, login, refresh and logout for API clients.
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::post, Json, Router};
+use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    extract::{ApiJson, BearerUser, Client, ClientIp, OptionalJson},
     Empty, ErrorBody, UserBody,
+    extract::{ApiJson, BearerUser, Client, ClientIp, OptionalJson},
 };
 use crate::{auth::service::IssuedTokens, error::ApiError, startup::AppState};
 
@@ -39,7 +39,6 @@ pub(super) struct VerifyEmailRequest {
     /// The token from the link in the email.
     token: String,
 }
-
 
 #[derive(Deserialize, ToSchema)]
 pub(super) struct SignupRequest {
@@ -140,7 +139,11 @@ pub(super) async fn refresh(
     (status = 204, description = "That login's refresh tokens are revoked"),
     (status = 401, description = "`unauthorized`", body = ErrorBody),
 ))]
-pub(super) async fn logout(State(state): State<AppState>, auth: BearerUser, OptionalJson(body): OptionalJson<LogoutRequest>) -> Result<StatusCode, ApiError> {
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    auth: BearerUser,
+    OptionalJson(body): OptionalJson<LogoutRequest>,
+) -> Result<StatusCode, ApiError> {
     let request = body.unwrap_or_default();
     state.accounts.logout_api(auth.grant, request.refresh_token.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)

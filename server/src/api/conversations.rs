@@ -4,30 +4,30 @@
 use std::{collections::HashMap, convert::Infallible};
 
 use axum::{
+    Json, Router,
     extract::{Query, State},
-    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{
-        sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
     },
     routing::{get, patch, post},
-    Json, Router,
 };
 use chrono::SecondsFormat;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use serde_json::json;
 use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    extract::{ApiJson, ApiUser, OptionalJson, PathId, PathIds},
     ErrorBody,
+    extract::{ApiJson, ApiUser, OptionalJson, PathId, PathIds},
 };
 use crate::{
     assistant::ToolCall,
-    chat::{tool_calls_of, whole_reply, NoReply, ReplyEvent},
+    chat::{NoReply, ReplyEvent, tool_calls_of, whole_reply},
     db::{Conversation, Message},
     error::ApiError,
     startup::AppState,
@@ -165,7 +165,12 @@ pub(super) struct MessageParams {
 /// The request body, unless it is unusable *and* the id names none of the user's conversations: then the
 /// 404 comes first, so a request about someone else's conversation learns nothing from its body's fate.
 /// (With a usable body the service checks the id itself, before judging the body's content.)
-async fn body_after_id<T>(state: &AppState, user_id: Uuid, id: Uuid, body: Result<ApiJson<T>, ApiError>) -> Result<T, ApiError> {
+async fn body_after_id<T>(
+    state: &AppState,
+    user_id: Uuid,
+    id: Uuid,
+    body: Result<ApiJson<T>, ApiError>,
+) -> Result<T, ApiError> {
     match body {
         Ok(ApiJson(body)) => Ok(body),
         Err(error) => {
@@ -194,8 +199,15 @@ pub(super) async fn list(
     user: ApiUser,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<ConversationPage>, ApiError> {
-    let (conversations, next_cursor) =
-        state.chat.list_conversations(user.id, limit_param(&query)?, query.get("cursor").map(String::as_str), query.get("q").map(String::as_str)).await?;
+    let (conversations, next_cursor) = state
+        .chat
+        .list_conversations(
+            user.id,
+            limit_param(&query)?,
+            query.get("cursor").map(String::as_str),
+            query.get("q").map(String::as_str),
+        )
+        .await?;
     Ok(Json(ConversationPage { conversations: conversations.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -216,7 +228,11 @@ pub(super) async fn create(
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = ConversationBody), (status = 404, description = "`not_found`", body = ErrorBody),
 ))]
-pub(super) async fn show(State(state): State<AppState>, user: ApiUser, PathId(id): PathId) -> Result<Json<ConversationBody>, ApiError> {
+pub(super) async fn show(
+    State(state): State<AppState>,
+    user: ApiUser,
+    PathId(id): PathId,
+) -> Result<Json<ConversationBody>, ApiError> {
     Ok(Json(state.chat.conversation(user.id, id).await?.into()))
 }
 
@@ -238,7 +254,11 @@ pub(super) async fn rename(
 #[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "Deleted with its messages"), (status = 404, description = "`not_found`", body = ErrorBody),
 ))]
-pub(super) async fn delete(State(state): State<AppState>, user: ApiUser, PathId(id): PathId) -> Result<StatusCode, ApiError> {
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    user: ApiUser,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
     state.chat.delete(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -306,7 +326,12 @@ pub(super) async fn edit(
     (status = 404, description = "`not_found`", body = ErrorBody),
     (status = 502, description = "`assistant_unavailable`", body = ErrorBody),
 ))]
-pub(super) async fn retry(State(state): State<AppState>, user: ApiUser, PathId(id): PathId, headers: HeaderMap) -> Result<Response, ApiError> {
+pub(super) async fn retry(
+    State(state): State<AppState>,
+    user: ApiUser,
+    PathId(id): PathId,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (_, events) = state.chat.retry(user.id, id).await?;
     reply_response(&headers, events).await
 }
@@ -332,13 +357,19 @@ async fn reply_response(headers: &HeaderMap, events: mpsc::Receiver<ReplyEvent>)
         let sse = stream::unfold(Some(events), |state| async move {
             let mut events = state?;
             let event = match events.recv().await? {
-                ReplyEvent::Delta(text) => (Event::default().event("delta").json_data(json!({ "text": text })), Some(events)),
-                ReplyEvent::Tool(call) => (Event::default().event("tool").json_data(ToolCallBody::from(call)), Some(events)),
+                ReplyEvent::Delta(text) => {
+                    (Event::default().event("delta").json_data(json!({ "text": text })), Some(events))
+                }
+                ReplyEvent::Tool(call) => {
+                    (Event::default().event("tool").json_data(ToolCallBody::from(call)), Some(events))
+                }
                 ReplyEvent::Done { message, reply } => (
                     Event::default().event("done").json_data(Exchange { message: message.into(), reply: reply.into() }),
                     None,
                 ),
-                ReplyEvent::Failed { reason, .. } => (Event::default().event("error").json_data(assistant_failed(&reason)), None),
+                ReplyEvent::Failed { reason, .. } => {
+                    (Event::default().event("error").json_data(assistant_failed(&reason)), None)
+                }
             };
             let (event, next) = event;
             Some((Ok::<_, Infallible>(event.unwrap_or_default()), next))

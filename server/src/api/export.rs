@@ -3,18 +3,23 @@
 use std::collections::HashMap;
 
 use axum::{
+    Router,
     body::Body,
     extract::{Query, State},
     http::header,
     response::{IntoResponse, Response},
     routing::get,
-    Router,
 };
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{conversations::{ConversationBody, MessageBody}, extract::ApiUser, tasks::TaskBody, ErrorBody, UserBody};
+use super::{
+    ErrorBody, UserBody,
+    conversations::{ConversationBody, MessageBody},
+    extract::ApiUser,
+    tasks::TaskBody,
+};
 use crate::{
     auth::FieldErrors,
     db::{Conversation, Message, Task, User},

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
-    extract::{rejection::BytesRejection, ConnectInfo, FromRequest, FromRequestParts, Path, Request},
-    http::{header, request::Parts, StatusCode},
+    extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, rejection::BytesRejection},
+    http::{StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -39,9 +39,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !value.is_object() {
             return Err(ApiError::Malformed("The body must be a JSON object."));
         }
-        T::deserialize(value).map(ApiJson).map_err(|_| {
-            ApiError::Malformed("The body is missing a required field or has a field of the wrong type.")
-        })
+        T::deserialize(value)
+            .map(ApiJson)
+            .map_err(|_| ApiError::Malformed("The body is missing a required field or has a field of the wrong type."))
     }
 }
 

@@ -1,15 +1,21 @@
 //! `/api/v1/me`: the signed-in user's own account.
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::{delete as delete_route, get, post}, Json, Router};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{delete as delete_route, get, post},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    extract::{ApiJson, BearerUser, PathId},
     Empty, ErrorBody, UserBody,
+    extract::{ApiJson, BearerUser, PathId},
 };
 use crate::{
-    auth::{rfc3339, CurrentSession, SessionInfo},
+    auth::{CurrentSession, SessionInfo, rfc3339},
     error::ApiError,
     startup::AppState,
 };
@@ -112,7 +118,8 @@ pub(super) async fn update(
         return Err(ApiError::Malformed("Give display_name, instructions, or both."));
     }
     let instructions = body.instructions.map(|i| i.unwrap_or_default());
-    let user = state.accounts.update_profile(auth.user.id, body.display_name.as_deref(), instructions.as_deref()).await?;
+    let user =
+        state.accounts.update_profile(auth.user.id, body.display_name.as_deref(), instructions.as_deref()).await?;
     Ok(Json(user.into()))
 }
 
@@ -165,7 +172,10 @@ pub(super) async fn change_email(
     (status = 202, description = "A new verification link is on its way to the account's email", body = Empty),
     (status = 429, description = "`rate_limited`: too many emails asked for", body = ErrorBody),
 ))]
-pub(super) async fn resend_verification(State(state): State<AppState>, auth: BearerUser) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn resend_verification(
+    State(state): State<AppState>,
+    auth: BearerUser,
+) -> Result<impl IntoResponse, ApiError> {
     state.accounts.send_verification(auth.user.id).await?;
     Ok((StatusCode::ACCEPTED, Json(Empty {})))
 }
@@ -184,7 +194,11 @@ pub(super) async fn sessions(State(state): State<AppState>, auth: BearerUser) ->
         (status = 204, description = "That session or API login has ended"),
         (status = 404, description = "`not_found`: no such session of this user", body = ErrorBody),
 ))]
-pub(super) async fn end_session(State(state): State<AppState>, auth: BearerUser, PathId(id): PathId) -> Result<StatusCode, ApiError> {
+pub(super) async fn end_session(
+    State(state): State<AppState>,
+    auth: BearerUser,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
     if state.accounts.end_session(auth.user.id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

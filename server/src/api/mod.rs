@@ -10,12 +10,12 @@ pub mod tasks;
 
 use std::collections::BTreeMap;
 
-use axum::{extract::DefaultBodyLimit, routing::get, Json, Router};
+use axum::{Json, Router, extract::DefaultBodyLimit, routing::get};
 use chrono::SecondsFormat;
 use serde::Serialize;
 use utoipa::{
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
     Modify, OpenApi, ToSchema,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
 };
 
 use crate::{db::User, error::ApiError, startup::AppState};
@@ -43,7 +43,7 @@ pub fn router(max_body_bytes: usize, cors_origins: &[String]) -> Router<AppState
 /// cookie) are never allowed, so another site can call the API only with a token its user gave it.
 /// Without origins, no CORS headers at all: browsers refuse every cross-origin call.
 fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
-    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use axum::http::{HeaderName, HeaderValue, Method, header};
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     if origins.is_empty() {
@@ -53,7 +53,12 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, HeaderName::from_static("last-event-id")])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static("last-event-id"),
+            ])
             .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::CONTENT_DISPOSITION])
             .allow_credentials(false)
             .max_age(std::time::Duration::from_secs(600)),
@@ -86,11 +91,14 @@ struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{path::HttpMethod, ContentBuilder, Ref, ResponseBuilder};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, path::HttpMethod};
         let error = |description: &str| {
             ResponseBuilder::new()
                 .description(description)
-                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
                 .build()
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -106,8 +114,8 @@ impl Modify for CommonResponses {
                 };
                 let Some(operation) = operation else { continue };
                 let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-                let has_input = operation.request_body.is_some()
-                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_input =
+                    operation.request_body.is_some() || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let rate_limited = path.starts_with("/api/v1/auth/") && !path.ends_with("/logout");
                 let mut add = |status: &str, description: &str| {
                     operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description).into());

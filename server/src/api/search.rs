@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 
 use axum::{
+    Json, Router,
     extract::{Query, State},
     routing::get,
-    Json, Router,
 };
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{conversations::limit_param, extract::ApiUser, ErrorBody};
+use super::{ErrorBody, conversations::limit_param, extract::ApiUser};
 use crate::{chat::SearchResult, error::ApiError, startup::AppState};
 
 pub fn router() -> Router<AppState> {
@@ -79,7 +79,12 @@ pub(super) async fn search(
 ) -> Result<Json<SearchPage>, ApiError> {
     let (_, results, next_cursor) = state
         .chat
-        .search(user.id, query.get("q").map(String::as_str), limit_param(&query)?, query.get("cursor").map(String::as_str))
+        .search(
+            user.id,
+            query.get("q").map(String::as_str),
+            limit_param(&query)?,
+            query.get("cursor").map(String::as_str),
+        )
         .await?;
     Ok(Json(SearchPage { results: results.into_iter().map(Into::into).collect(), next_cursor }))
 }

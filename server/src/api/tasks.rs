@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use axum::{
+    Json, Router,
     extract::{Query, State},
     http::StatusCode,
     routing::get,
-    Json, Router,
 };
 use chrono::SecondsFormat;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -14,15 +14,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    extract::{ApiJson, ApiUser, PathId},
     ErrorBody,
+    extract::{ApiJson, ApiUser, PathId},
 };
 use crate::{db::Task, error::ApiError, startup::AppState, tasks::TaskEdit};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tasks", get(list).post(create))
-        .route("/tasks/{id}", get(show).patch(update).delete(delete))
+    Router::new().route("/tasks", get(list).post(create)).route("/tasks/{id}", get(show).patch(update).delete(delete))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -111,9 +109,12 @@ pub(super) async fn list(
     };
     let limit = match query.get("limit") {
         None => None,
-        Some(raw) => Some(raw.trim().parse::<u32>().map_err(|_| query_error("limit", "limit must be between 1 and 100."))?),
+        Some(raw) => {
+            Some(raw.trim().parse::<u32>().map_err(|_| query_error("limit", "limit must be between 1 and 100."))?)
+        }
     };
-    let (tasks, next_cursor) = state.tasks.list(user.id, completed, limit, query.get("cursor").map(String::as_str)).await?;
+    let (tasks, next_cursor) =
+        state.tasks.list(user.id, completed, limit, query.get("cursor").map(String::as_str)).await?;
     Ok(Json(TaskPage { tasks: tasks.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -133,7 +134,11 @@ pub(super) async fn create(
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = TaskBody), (status = 404, description = "`not_found`", body = ErrorBody),
 ))]
-pub(super) async fn show(State(state): State<AppState>, user: ApiUser, PathId(id): PathId) -> Result<Json<TaskBody>, ApiError> {
+pub(super) async fn show(
+    State(state): State<AppState>,
+    user: ApiUser,
+    PathId(id): PathId,
+) -> Result<Json<TaskBody>, ApiError> {
     Ok(Json(state.tasks.get(user.id, id).await?.into()))
 }
 
@@ -156,14 +161,23 @@ pub(super) async fn update(
 #[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "Deleted"), (status = 404, description = "`not_found`", body = ErrorBody),
 ))]
-pub(super) async fn delete(State(state): State<AppState>, user: ApiUser, PathId(id): PathId) -> Result<StatusCode, ApiError> {
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    user: ApiUser,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
     state.tasks.delete(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The body, unless it is unusable and the id names none of the user's tasks: then the 404 comes first,
 /// so a request about someone else's task learns nothing from its body's fate.
-async fn body_after_id<T>(state: &AppState, user_id: Uuid, id: Uuid, body: Result<ApiJson<T>, ApiError>) -> Result<T, ApiError> {
+async fn body_after_id<T>(
+    state: &AppState,
+    user_id: Uuid,
+    id: Uuid,
+    body: Result<ApiJson<T>, ApiError>,
+) -> Result<T, ApiError> {
     match body {
         Ok(ApiJson(body)) => Ok(body),
         Err(error) => {

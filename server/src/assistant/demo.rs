@@ -5,8 +5,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures_util::{stream, StreamExt};
-use serde_json::{json, Value};
+use futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
 
 use super::{Assistant, AssistantError, ReplyPiece, ReplyStream, Role, ToolBox, ToolCall, Turn};
 
@@ -19,7 +19,8 @@ fn command(message: &str) -> Option<(&'static str, Value)> {
     if ["add a task", "add a task to", "add task", "please add a task to"].contains(&lower.as_str()) {
         return None;
     }
-    for prefix in ["please add a task to ", "add a task to ", "add a task: ", "add a task ", "add task: ", "add task "] {
+    for prefix in ["please add a task to ", "add a task to ", "add a task: ", "add a task ", "add task: ", "add task "]
+    {
         if lower.starts_with(prefix) && text.is_char_boundary(prefix.len()) {
             let title = rest(prefix.len());
             return (!title.is_empty()).then(|| ("add_task", json!({ "title": title })));
@@ -136,10 +137,16 @@ mod tests {
 
     #[test]
     fn plain_commands_become_tool_calls() {
-        assert_eq!(command("Add a task to water the tomatoes."), Some(("add_task", json!({ "title": "water the tomatoes" }))));
+        assert_eq!(
+            command("Add a task to water the tomatoes."),
+            Some(("add_task", json!({ "title": "water the tomatoes" })))
+        );
         assert_eq!(command("add task: “Call Bo”"), Some(("add_task", json!({ "title": "Call Bo" }))));
         assert_eq!(command("What are my tasks?"), Some(("list_tasks", json!({}))));
-        assert_eq!(command("Mark water the tomatoes as done"), Some(("complete_task", json!({ "title": "water the tomatoes" }))));
+        assert_eq!(
+            command("Mark water the tomatoes as done"),
+            Some(("complete_task", json!({ "title": "water the tomatoes" })))
+        );
         assert_eq!(command("mark Call Bo done!"), Some(("complete_task", json!({ "title": "Call Bo" }))));
         assert_eq!(command("add a task to "), None);
         assert_eq!(command("Hello there"), None);

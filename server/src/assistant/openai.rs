@@ -9,9 +9,9 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use futures_util::{stream, StreamExt};
+use futures_util::{StreamExt, stream};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{Assistant, AssistantError, ReplyPiece, ReplyStream, ToolBox, ToolCall, Turn};
@@ -52,7 +52,12 @@ enum Chunk {
     Text(String),
     /// A piece of a tool call: the `index`-th call of this answer; its id and name come first, its
     /// arguments in pieces.
-    ToolCall { index: u64, id: Option<String>, name: Option<String>, arguments: Option<String> },
+    ToolCall {
+        index: u64,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: Option<String>,
+    },
     Done,
 }
 
@@ -221,7 +226,9 @@ impl Client {
                 .values()
                 .map(|c| json!({ "id": c.id, "type": "function", "function": { "name": c.name, "arguments": c.arguments } }))
                 .collect();
-            messages.push(json!({ "role": "assistant", "content": (!text.is_empty()).then_some(text), "tool_calls": requested }));
+            messages.push(
+                json!({ "role": "assistant", "content": (!text.is_empty()).then_some(text), "tool_calls": requested }),
+            );
             for call in calls.into_values() {
                 let arguments: Value = if call.arguments.trim().is_empty() {
                     json!({})

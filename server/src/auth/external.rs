@@ -16,8 +16,8 @@ use std::{
 };
 
 use jsonwebtoken::{
-    jwk::{AlgorithmParameters, Jwk},
     Algorithm, DecodingKey, Validation,
+    jwk::{AlgorithmParameters, Jwk},
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -108,7 +108,9 @@ impl ExternalTokens {
         let key = match &self.keys {
             Keys::Secret(key) if header.alg == Algorithm::HS256 => key.clone(),
             Keys::Secret(_) => return None,
-            Keys::Jwks(cache) if ASYMMETRIC.contains(&header.alg) => cache.key(header.kid.as_deref()?, header.alg).await?,
+            Keys::Jwks(cache) if ASYMMETRIC.contains(&header.alg) => {
+                cache.key(header.kid.as_deref()?, header.alg).await?
+            }
             Keys::Jwks(_) => return None,
         };
         let mut validation = Validation::new(header.alg);
@@ -122,10 +124,16 @@ impl ExternalTokens {
         if subject.trim().is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS {
             return None;
         }
-        let email_verified = claims
-            .email_verified
-            .is_some_and(|v| v == serde_json::Value::Bool(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")));
-        Some(ExternalIdentity { issuer: self.issuer.clone(), subject, email: claims.email, email_verified, issued_at: claims.iat })
+        let email_verified = claims.email_verified.is_some_and(|v| {
+            v == serde_json::Value::Bool(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+        });
+        Some(ExternalIdentity {
+            issuer: self.issuer.clone(),
+            subject,
+            email: claims.email,
+            email_verified,
+            issued_at: claims.iat,
+        })
     }
 }
 
@@ -298,10 +306,15 @@ mod tests {
     async fn an_email_counts_as_verified_only_when_the_token_says_so() {
         let provider = provider();
         assert!(!provider.verify(&token(claims(), Algorithm::HS256)).await.unwrap().email_verified);
-        for (value, verified) in [(json!(true), true), (json!("true"), true), (json!(false), false), (json!(1), false)] {
+        for (value, verified) in [(json!(true), true), (json!("true"), true), (json!(false), false), (json!(1), false)]
+        {
             let mut with = claims();
             with["email_verified"] = value.clone();
-            assert_eq!(provider.verify(&token(with, Algorithm::HS256)).await.unwrap().email_verified, verified, "{value}");
+            assert_eq!(
+                provider.verify(&token(with, Algorithm::HS256)).await.unwrap().email_verified,
+                verified,
+                "{value}"
+            );
         }
     }
 }

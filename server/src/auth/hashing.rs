@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString},
     Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString, rand_core::OsRng},
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
@@ -29,7 +29,9 @@ pub enum HashingError {
 pub enum Verified {
     No,
     /// The password is right; `rehashed` is set when the stored hash used older parameters.
-    Yes { rehashed: Option<String> },
+    Yes {
+        rehashed: Option<String>,
+    },
 }
 
 #[derive(Clone)]
@@ -131,10 +133,7 @@ mod tests {
     #[tokio::test]
     async fn a_hash_with_old_parameters_is_upgraded_on_successful_verification() {
         let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap());
-        let old = weak
-            .hash_password(b"Legacy pass 1", &SaltString::generate(&mut OsRng))
-            .unwrap()
-            .to_string();
+        let old = weak.hash_password(b"Legacy pass 1", &SaltString::generate(&mut OsRng)).unwrap().to_string();
         let hasher = PasswordHasher::new(1).unwrap();
         match hasher.verify("Legacy pass 1".to_owned().into(), Some(old)).await.unwrap() {
             Verified::Yes { rehashed: Some(new) } => assert!(new.contains("m=19456,t=2,p=1"), "{new}"),

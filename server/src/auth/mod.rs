@@ -10,4 +10,4 @@ mod sessions;
 pub mod tokens;
 
 pub use service::{AccountError, AccountService, FieldErrors};
-pub use sessions::{rfc3339, CurrentSession, SessionInfo, SessionKind};
+pub use sessions::{CurrentSession, SessionInfo, SessionKind, rfc3339};

@@ -3,7 +3,7 @@
 //! The windows slide: a request is judged by the hits of the last 60 seconds (or 15 minutes), not of
 //! the current clock minute, so a burst that straddles a minute boundary cannot get twice the limit.
 
-use crate::db::{unix_now, Database, DbError};
+use crate::db::{Database, DbError, unix_now};
 
 const AUTH_PER_IP_WINDOW: i64 = 60;
 const LOGIN_FAILURE_WINDOW: i64 = 15 * 60;
@@ -100,7 +100,13 @@ impl RateLimiter {
     }
 
     /// Counts one hit for `subject` and refuses it when the window now holds more than `limit`.
-    async fn hit(&self, bucket: &str, subject: &str, limit: i64, length: i64) -> Result<Result<(), RetryAfter>, DbError> {
+    async fn hit(
+        &self,
+        bucket: &str,
+        subject: &str,
+        limit: i64,
+        length: i64,
+    ) -> Result<Result<(), RetryAfter>, DbError> {
         let now = unix_now();
         self.db.add_rate_limit_hit(bucket, subject, now).await?;
         let hits = self.db.rate_limit_hits_since(bucket, subject, now - length).await?;

@@ -9,11 +9,11 @@ use app::domain::{Email, Password};
 use uuid::Uuid;
 
 use super::{
-    service::{field_error, rate_limited, AccountError, AccountService, FieldErrors},
+    service::{AccountError, AccountService, FieldErrors, field_error, rate_limited},
     tokens::{hash_refresh_token as hash_token, random_token},
 };
 use crate::{
-    db::{unix_now, NewAccountToken, ResetDone, TokenPurpose, VerifyOutcome, RECOVERY_TOKEN_SECONDS},
+    db::{NewAccountToken, RECOVERY_TOKEN_SECONDS, ResetDone, TokenPurpose, VerifyOutcome, unix_now},
     mail::Mail,
 };
 
@@ -151,16 +151,27 @@ impl AccountService {
         match self.db.verify_email(&hash_token(token.trim())).await? {
             VerifyOutcome::Verified { user_id, previous_email: Some(previous) } => {
                 tracing::info!(user_id = %user_id, "email changed; pending links ended");
-                self.send_recovery_link(user_id, &previous, "The email of your Parley account was just changed to another address.")
-                    .await
+                self.send_recovery_link(
+                    user_id,
+                    &previous,
+                    "The email of your Parley account was just changed to another address.",
+                )
+                .await
             }
             VerifyOutcome::Verified { previous_email: None, .. } => Ok(()),
-            VerifyOutcome::Rejected => Err(token_error("This verification link is not valid any more. Ask for a new one.")),
+            VerifyOutcome::Rejected => {
+                Err(token_error("This verification link is not valid any more. Ask for a new one."))
+            }
             VerifyOutcome::EmailTaken => Err(AccountError::EmailTaken),
         }
     }
 
-    pub(super) async fn send_verification_link(&self, user_id: Uuid, email: &str, change: bool) -> Result<(), AccountError> {
+    pub(super) async fn send_verification_link(
+        &self,
+        user_id: Uuid,
+        email: &str,
+        change: bool,
+    ) -> Result<(), AccountError> {
         let token = self.store_token(user_id, TokenPurpose::VerifyEmail, email, VERIFY_TOKEN_SECONDS).await?;
         let link = format!("{}/verify-email?token={token}", self.public_url);
         let why = if change {
@@ -171,7 +182,9 @@ impl AccountService {
         self.mailer.send_in_background(Mail {
             to: email.to_owned(),
             subject: "Confirm your email for Parley".to_owned(),
-            body: format!("{why} (it works once, for 24 hours):\r\n\r\n{link}\r\n\r\nIf this was not you, ignore this email.\r\n"),
+            body: format!(
+                "{why} (it works once, for 24 hours):\r\n\r\n{link}\r\n\r\nIf this was not you, ignore this email.\r\n"
+            ),
         });
         Ok(())
     }
@@ -193,7 +206,13 @@ impl AccountService {
         Ok(())
     }
 
-    async fn store_token(&self, user_id: Uuid, purpose: TokenPurpose, email: &str, lifetime: i64) -> Result<String, AccountError> {
+    async fn store_token(
+        &self,
+        user_id: Uuid,
+        purpose: TokenPurpose,
+        email: &str,
+        lifetime: i64,
+    ) -> Result<String, AccountError> {
         let token = random_token();
         self.db
             .insert_account_token(&NewAccountToken {

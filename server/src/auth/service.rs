@@ -14,7 +14,7 @@ use super::{
     tokens::{self, AccessGrant, TokenKeys},
 };
 use crate::{
-    db::{unix_now, Database, DbError, ExternalLogin, ExternalSignIn, RefreshOutcome, SessionClient, User},
+    db::{Database, DbError, ExternalLogin, ExternalSignIn, RefreshOutcome, SessionClient, User, unix_now},
     mail::Mailer,
 };
 
@@ -166,8 +166,14 @@ impl AccountService {
         let (next_token, next) = tokens::new_refresh_token();
         match self.db.rotate_refresh_token(&tokens::hash_refresh_token(refresh_token), &next).await? {
             RefreshOutcome::Rotated { user, login_id } => {
-                let access_token = self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id: Some(login_id) })?;
-                Ok(IssuedTokens { user, access_token, expires_in: tokens::ACCESS_TOKEN_SECONDS, refresh_token: next_token })
+                let access_token =
+                    self.keys.issue_access_token(AccessGrant { user_id: user.id, login_id: Some(login_id) })?;
+                Ok(IssuedTokens {
+                    user,
+                    access_token,
+                    expires_in: tokens::ACCESS_TOKEN_SECONDS,
+                    refresh_token: next_token,
+                })
             }
             RefreshOutcome::ReuseDetected => {
                 tracing::warn!("refresh token reused: its login was revoked");
@@ -219,7 +225,9 @@ impl AccountService {
                 login.id
             }
             // Tokens without `iat` cannot be told apart from those issued before the end.
-            Some(ExternalLogin { revoked_at: Some(ended), .. }) if identity.issued_at.is_none_or(|iat| iat <= ended) => {
+            Some(ExternalLogin { revoked_at: Some(ended), .. })
+                if identity.issued_at.is_none_or(|iat| iat <= ended) =>
+            {
                 return Err(AccountError::Unauthorized);
             }
             _ => self.db.start_external_login(&identity.issuer, &identity.subject, user.id, &client()).await?,
@@ -242,7 +250,8 @@ impl AccountService {
                 Some(existing) => {
                     let verified = self.db.find_user(existing.id).await?.is_some_and(|u| u.email_verified_at.is_some());
                     if verified
-                        && let Some(linked) = self.db.link_external_identity(&identity.issuer, &identity.subject, existing.id).await?
+                        && let Some(linked) =
+                            self.db.link_external_identity(&identity.issuer, &identity.subject, existing.id).await?
                     {
                         tracing::info!(user_id = %linked.user.id, issuer = %identity.issuer, "identity provider linked by a verified email");
                         return Ok(linked);
@@ -253,16 +262,20 @@ impl AccountService {
         let hash = self.hasher.hash(tokens::random_token().into()).await?;
         let placeholder = placeholder_email(identity);
         let created = match email {
-            Some(email) => match self.db.create_external_user(&identity.issuer, &identity.subject, &email, true, &hash).await {
-                // Another account took the address between the look-up and the insert: it is theirs.
-                Err(DbError::UniqueViolation) => None,
-                other => Some(other?),
-            },
+            Some(email) => {
+                match self.db.create_external_user(&identity.issuer, &identity.subject, &email, true, &hash).await {
+                    // Another account took the address between the look-up and the insert: it is theirs.
+                    Err(DbError::UniqueViolation) => None,
+                    other => Some(other?),
+                }
+            }
             None => None,
         };
         let created = match created {
             Some(created) => created,
-            None => self.db.create_external_user(&identity.issuer, &identity.subject, &placeholder, false, &hash).await?,
+            None => {
+                self.db.create_external_user(&identity.issuer, &identity.subject, &placeholder, false, &hash).await?
+            }
         };
         tracing::info!(user_id = %created.user.id, issuer = %identity.issuer, "account created for an identity provider's user");
         Ok(created)
@@ -274,7 +287,8 @@ impl AccountService {
             self.db.revoke_login(grant.user_id, login_id).await?;
         }
         if let Some(token) = refresh_token
-            && let Some(login_id) = self.db.login_of_refresh_token(grant.user_id, &tokens::hash_refresh_token(token)).await?
+            && let Some(login_id) =
+                self.db.login_of_refresh_token(grant.user_id, &tokens::hash_refresh_token(token)).await?
         {
             self.db.revoke_login(grant.user_id, login_id).await?;
         }
@@ -348,7 +362,8 @@ impl AccountService {
         self.db.revoke_all_except(user_id, keep_login, keep_session).await?;
         tracing::info!(user_id = %user_id, "password changed; other sessions and pending links ended");
         if let Some(user) = self.db.find_user(user_id).await? {
-            self.send_recovery_link(user_id, &user.email, "The password of your Parley account was just changed.").await?;
+            self.send_recovery_link(user_id, &user.email, "The password of your Parley account was just changed.")
+                .await?;
         }
         Ok(())
     }

@@ -48,7 +48,11 @@ pub struct SessionInfo {
 
 impl AccountService {
     /// The user's browser sessions and API logins, most recently seen first.
-    pub async fn list_sessions(&self, user_id: Uuid, current: CurrentSession<'_>) -> Result<Vec<SessionInfo>, AccountError> {
+    pub async fn list_sessions(
+        &self,
+        user_id: Uuid,
+        current: CurrentSession<'_>,
+    ) -> Result<Vec<SessionInfo>, AccountError> {
         let browsers = self.db.list_browser_sessions(user_id).await?;
         let logins = self.db.list_api_logins(user_id).await?;
         let mut sessions: Vec<SessionInfo> = browsers
@@ -72,7 +76,8 @@ impl AccountService {
                 current: matches!(current, CurrentSession::Api(Some(mine)) if mine == l.id),
             }))
             .collect();
-        sessions.sort_by(|a, b| (b.current, b.last_seen_at, b.created_at).cmp(&(a.current, a.last_seen_at, a.created_at)));
+        sessions
+            .sort_by(|a, b| (b.current, b.last_seen_at, b.created_at).cmp(&(a.current, a.last_seen_at, a.created_at)));
         Ok(sessions)
     }
 

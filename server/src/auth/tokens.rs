@@ -1,6 +1,6 @@
 //! Access tokens (JWT, HS256 pinned, 15 minutes) and refresh tokens (256 random bits, stored as a hash).
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::{unix_now, NewRefreshToken};
+use crate::db::{NewRefreshToken, unix_now};
 
 pub const ISSUER: &str = "parley";
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;

@@ -5,10 +5,10 @@ use app::server_fns::accounts::{AccountsPort, FormError, SessionView, UserSummar
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::{request_ip, session, session_error, signed_in_user, SignedInMemo};
+use super::{SignedInMemo, request_ip, session, session_error, signed_in_user};
 use crate::{
-    auth::{rfc3339, AccountError, AccountService, CurrentSession},
-    db::{public_session_id, SessionClient, User, SESSION_CLIENT_KEY, SESSION_USER_KEY},
+    auth::{AccountError, AccountService, CurrentSession, rfc3339},
+    db::{SESSION_CLIENT_KEY, SESSION_USER_KEY, SessionClient, User, public_session_id},
     error::error_chain,
 };
 use axum::http::{header, request::Parts};
@@ -112,16 +112,15 @@ impl AccountsPort for BrowserAccounts {
         let session = session().await?;
         let user = self.signed_in(&session).await?;
         let keep = session.id().map(|id| id.to_string());
-        self.accounts
-            .change_password(user.id, &current_password, &new_password, None, keep.as_deref())
-            .await
-            .map_err(|error| match error {
+        self.accounts.change_password(user.id, &current_password, &new_password, None, keep.as_deref()).await.map_err(
+            |error| match error {
                 AccountError::InvalidCredentials => {
                     FormError::field_error("current_password", "The current password is incorrect.")
                 }
                 AccountError::Validation(fields) => FormError::Fields(fields),
                 other => other.into(),
-            })?;
+            },
+        )?;
         // A fresh id for this session too: the old one may have been seen by whoever forced the change.
         session.cycle_id().await.map_err(session_error)
     }

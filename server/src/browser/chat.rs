@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{session, signed_in_user};
 use crate::{
     auth::AccountService,
-    chat::{markdown, tool_calls_of, whole_reply, ChatError, ChatService, ReplyEvent, SearchResult},
+    chat::{ChatError, ChatService, ReplyEvent, SearchResult, markdown, tool_calls_of, whole_reply},
     db::Message,
     error::error_chain,
 };
@@ -188,7 +188,8 @@ impl ChatPort for BrowserChat {
                 (conversation, messages, older, None)
             }
             Window::Before(cursor) => {
-                let (conversation, messages, older) = self.chat.open(user, id, Some(MESSAGE_PAGE), Some(&cursor)).await?;
+                let (conversation, messages, older) =
+                    self.chat.open(user, id, Some(MESSAGE_PAGE), Some(&cursor)).await?;
                 (conversation, messages, older, None)
             }
             Window::From(cursor) => {

@@ -10,7 +10,7 @@ pub use chat::{BrowserChat, ConversationListMemo};
 pub use tasks::BrowserTasks;
 
 use app::server_fns::accounts::FormError;
-use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use leptos::prelude::use_context;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use crate::{
     api::extract::client_ip,
     auth::AccountService,
-    db::{forget_signed_in_row, signed_in_row, User, SESSION_USER_KEY},
+    db::{SESSION_USER_KEY, User, forget_signed_in_row, signed_in_row},
     error::error_chain,
 };
 

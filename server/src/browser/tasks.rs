@@ -53,7 +53,12 @@ impl TasksPort for BrowserTasks {
         Ok(TaskList {
             items: items
                 .into_iter()
-                .map(|t| TaskView { id: t.id.to_string(), title: t.title, description: t.description, completed: t.completed })
+                .map(|t| TaskView {
+                    id: t.id.to_string(),
+                    title: t.title,
+                    description: t.description,
+                    completed: t.completed,
+                })
                 .collect(),
             next_cursor,
         })

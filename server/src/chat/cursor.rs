@@ -1,6 +1,6 @@
 //! Opaque cursors: a list position (timestamp and id) packed into a URL-safe string.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 
 use crate::{auth::FieldErrors, db::Position};
@@ -71,7 +71,8 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let position = Position { at: DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap(), id: uuid::Uuid::now_v7() };
+        let position =
+            Position { at: DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap(), id: uuid::Uuid::now_v7() };
         assert_eq!(decode(&encode(position)), Some(position));
         for edge in [EARLIEST_MICROS, LATEST_MICROS] {
             let position = Position { at: DateTime::from_timestamp_micros(edge).unwrap(), id: uuid::Uuid::now_v7() };
@@ -80,7 +81,15 @@ mod tests {
         let id = uuid::Uuid::now_v7();
         let far_past = URL_SAFE_NO_PAD.encode(format!("-8200000000000000000|{id}"));
         let far_future = URL_SAFE_NO_PAD.encode(format!("{}|{id}", LATEST_MICROS + 1));
-        for garbage in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("12|not-a-uuid"), &URL_SAFE_NO_PAD.encode("x|y"), &far_past, &far_future] {
+        for garbage in [
+            "",
+            "abc",
+            "!!!",
+            &URL_SAFE_NO_PAD.encode("12|not-a-uuid"),
+            &URL_SAFE_NO_PAD.encode("x|y"),
+            &far_past,
+            &far_future,
+        ] {
             assert_eq!(decode(garbage), None, "{garbage:?}");
         }
     }
@@ -90,7 +99,8 @@ mod tests {
         assert_eq!(offset_from_param(Some(&encode_offset(40)), "cursor").unwrap(), 40);
         assert_eq!(offset_from_param(None, "cursor").unwrap(), 0);
         let position = Position { at: DateTime::from_timestamp_micros(1).unwrap(), id: uuid::Uuid::now_v7() };
-        for garbage in ["abc", &encode(position), &encode_offset(MAX_OFFSET + 1), &URL_SAFE_NO_PAD.encode("offset|-1")] {
+        for garbage in ["abc", &encode(position), &encode_offset(MAX_OFFSET + 1), &URL_SAFE_NO_PAD.encode("offset|-1")]
+        {
             assert!(offset_from_param(Some(garbage), "cursor").is_err(), "{garbage:?}");
         }
     }

@@ -6,7 +6,7 @@ use std::{
     sync::{Arc, LazyLock, Mutex},
 };
 
-use pulldown_cmark::{html, Event, Options, Parser};
+use pulldown_cmark::{Event, Options, Parser, html};
 use uuid::Uuid;
 
 /// The sanitiser's allow-lists are hash sets: built once, not for every message of every page.
@@ -17,10 +17,11 @@ static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 });
 
 pub fn render(markdown: &str) -> String {
-    let parser = Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        other => other,
-    });
+    let parser =
+        Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            other => other,
+        });
     let mut unsafe_html = String::new();
     html::push_html(&mut unsafe_html, parser);
     SANITISER.clean(&unsafe_html).to_string()
@@ -86,7 +87,7 @@ impl RenderCache {
 
 #[cfg(test)]
 mod tests {
-    use super::{render, render_message, RenderCache};
+    use super::{RenderCache, render, render_message};
     use std::sync::Arc;
     use uuid::Uuid;
 
@@ -120,11 +121,17 @@ mod tests {
         assert!(render("```\nlet x = 1;\n```").contains("<pre><code>"));
         assert!(render("- a\n- b").contains("<li>a</li>"));
         let link = render("[site](https://example.com)");
-        assert!(link.contains(r#"href="https://example.com""#) && link.contains(r#"rel="noopener noreferrer""#), "{link}");
+        assert!(
+            link.contains(r#"href="https://example.com""#) && link.contains(r#"rel="noopener noreferrer""#),
+            "{link}"
+        );
 
         for hostile in ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "[x](javascript:alert(1))"] {
             let html = render(hostile);
-            assert!(!html.contains("<img") && !html.contains("<script") && !html.contains("javascript:"), "{hostile} → {html}");
+            assert!(
+                !html.contains("<img") && !html.contains("<script") && !html.contains("javascript:"),
+                "{hostile} → {html}"
+            );
         }
         assert!(render("<script>alert(1)</script>").contains("&lt;script&gt;"), "raw HTML is shown as text");
     }

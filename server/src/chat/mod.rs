@@ -4,7 +4,7 @@ pub mod cursor;
 pub mod markdown;
 pub mod service;
 
-pub use service::{whole_reply, Around, ChatError, ChatService, NoReply, ReplyEvent, SearchResult};
+pub use service::{Around, ChatError, ChatService, NoReply, ReplyEvent, SearchResult, whole_reply};
 
 /// The tool calls stored with a reply (none for a user's message, or an unreadable record).
 pub fn tool_calls_of(message: &crate::db::Message) -> Vec<crate::assistant::ToolCall> {

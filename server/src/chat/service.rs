@@ -18,8 +18,8 @@ use super::cursor;
 use crate::{
     assistant::{Assistant, AssistantError, ReplyPiece, Role, ToolCall, Turn},
     auth::{
-        rate_limit::{RateLimiter, RetryAfter},
         FieldErrors,
+        rate_limit::{RateLimiter, RetryAfter},
     },
     db::{Conversation, Database, DbError, Message, MessageHit, Position},
     search::{self, SearchQuery},
@@ -73,10 +73,17 @@ pub enum ReplyEvent {
     Delta(String),
     /// The assistant called a tool (already run; its result is in the call).
     Tool(ToolCall),
-    Done { message: Message, reply: Message },
+    Done {
+        message: Message,
+        reply: Message,
+    },
     /// No reply: the assistant failed, or (`database`) the reply could not be read for or stored.
     /// `message` (the user's) is stored either way.
-    Failed { message: Message, reason: String, database: bool },
+    Failed {
+        message: Message,
+        reason: String,
+        database: bool,
+    },
 }
 
 #[derive(Clone)]
@@ -312,15 +319,22 @@ impl ChatService {
             return Err(invalid("message_id", "Only your own messages can be edited."));
         }
         let content = parse_content(content)?;
-        let message = self.db.replace_from(user_id, conversation_id, message_id, content).await?.ok_or(ChatError::NotFound)?;
+        let message =
+            self.db.replace_from(user_id, conversation_id, message_id, content).await?.ok_or(ChatError::NotFound)?;
         Ok((message.clone(), self.start_reply(user_id, message)))
     }
 
     /// Answers the conversation's last message again when it has no reply (after a failure).
-    pub async fn retry(&self, user_id: Uuid, conversation_id: Uuid) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
+    pub async fn retry(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
         let (mut last, _) = self.messages(user_id, conversation_id, Some(1), None).await?;
         match last.pop() {
-            Some(message) if message.role == Role::User.as_str() => Ok((message.clone(), self.start_reply(user_id, message))),
+            Some(message) if message.role == Role::User.as_str() => {
+                Ok((message.clone(), self.start_reply(user_id, message)))
+            }
             _ => Err(invalid("conversation", "The last message already has a reply.")),
         }
     }
@@ -417,10 +431,17 @@ impl ChatService {
             let _ = events.send(failed("The assistant sent an empty reply.".to_owned())).await;
             return;
         }
-        let stored_calls = (!calls.is_empty()).then(|| serde_json::to_string(&calls).unwrap_or_else(|_| "[]".to_owned()));
+        let stored_calls =
+            (!calls.is_empty()).then(|| serde_json::to_string(&calls).unwrap_or_else(|_| "[]".to_owned()));
         let reply = self
             .db
-            .add_message(message.conversation_id, Role::Assistant.as_str(), &text, Some(message.created_at), stored_calls.as_deref())
+            .add_message(
+                message.conversation_id,
+                Role::Assistant.as_str(),
+                &text,
+                Some(message.created_at),
+                stored_calls.as_deref(),
+            )
             .await;
         match reply {
             Ok(reply) if !client_gone => {

@@ -12,7 +12,7 @@
 
 use uuid::Uuid;
 
-use super::{db_now, end_sign_ins, on_pool, unix_now, Database, DbError};
+use super::{Database, DbError, db_now, end_sign_ins, on_pool, unix_now};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenPurpose {
@@ -176,17 +176,16 @@ impl Database {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some((user_id, email, _)) = claimed else { return Ok(VerifyOutcome::Rejected) };
-            let (previous,): (String,) = sqlx::query_as("SELECT email FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (previous,): (String,) =
+                sqlx::query_as("SELECT email FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
             let at = db_now();
-            let updated = sqlx::query("UPDATE users SET email = $1, email_verified_at = $2, updated_at = $2 WHERE id = $3")
-                .bind(&email)
-                .bind(at)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await;
+            let updated =
+                sqlx::query("UPDATE users SET email = $1, email_verified_at = $2, updated_at = $2 WHERE id = $3")
+                    .bind(&email)
+                    .bind(at)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await;
             match updated.map_err(DbError::from) {
                 Ok(_) => {
                     let changed = previous != email;
@@ -216,16 +215,19 @@ impl Database {
         .bind(TokenPurpose::PasswordReset.as_str())
         .bind(TokenPurpose::RecoverAccount.as_str())
         .bind(unix_now())
-        .fetch_optional(pool).await)?;
+        .fetch_optional(pool)
+        .await)?;
         Ok(found.is_some())
     }
 
     /// Whether a user other than `user_id` has this email.
     pub async fn email_taken_by_other(&self, user_id: Uuid, email: &str) -> Result<bool, DbError> {
-        let found: Option<(Uuid,)> = on_pool!(self, |pool| sqlx::query_as("SELECT id FROM users WHERE email = $1 AND id <> $2")
-            .bind(email)
-            .bind(user_id)
-            .fetch_optional(pool).await)?;
+        let found: Option<(Uuid,)> =
+            on_pool!(self, |pool| sqlx::query_as("SELECT id FROM users WHERE email = $1 AND id <> $2")
+                .bind(email)
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await)?;
         Ok(found.is_some())
     }
 }

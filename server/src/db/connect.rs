@@ -1,13 +1,15 @@
 //! Opening a database: reading the URL, the pool's limits, and waiting (boundedly) for a server that is
 //! not up yet.
 
-use std::{str::FromStr, time::{Duration, Instant}};
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use sqlx::{
-    ConnectOptions, Connection,
+    ConnectOptions, Connection, PgPool, SqlitePool,
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    PgPool, SqlitePool,
 };
 
 use super::DbError;
@@ -62,9 +64,7 @@ impl DbTarget {
                 if parsed.host_str().is_none_or(str::is_empty) && !parsed.query_pairs().any(|(k, _)| k == "host") {
                     return Err(DbError::InvalidUrl("a postgres:// URL must name a host".to_owned()));
                 }
-                PgConnectOptions::from_str(url)
-                    .map(DbTarget::Postgres)
-                    .map_err(|e| DbError::InvalidUrl(e.to_string()))
+                PgConnectOptions::from_str(url).map(DbTarget::Postgres).map_err(|e| DbError::InvalidUrl(e.to_string()))
             }
             _ => Err(DbError::InvalidUrl("it must start with sqlite: or postgres://".to_owned())),
         }
@@ -179,10 +179,7 @@ pub(super) async fn postgres(options: PgConnectOptions, settings: &DatabaseSetti
 
 /// Authentication failures (28xxx) and a missing database (3D000) are configuration errors.
 fn is_permanent(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code.starts_with("28") || code == "3D000")
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code.starts_with("28") || code == "3D000")
 }
 
 /// The innermost cause of a connection failure in one line, e.g. "Connection refused (os error 111)".

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{db_now, on_pool, Database, DbError};
+use super::{Database, DbError, db_now, on_pool};
 use crate::search::SearchQuery;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -54,7 +54,8 @@ pub struct Page<T> {
     pub next: Option<Position>,
 }
 
-const FIND_CONVERSATION: &str = "SELECT id, title, created_at, updated_at FROM conversations WHERE id = $1 AND user_id = $2";
+const FIND_CONVERSATION: &str =
+    "SELECT id, title, created_at, updated_at FROM conversations WHERE id = $1 AND user_id = $2";
 
 /// The newest messages of conversation `$1` before position (`$3`, `$4`), at most `$5`, newest first. The
 /// ownership check (`$2`) rides along in the same statement: no message of another user's conversation
@@ -91,14 +92,16 @@ impl Database {
         .bind(title)
         .bind(now)
         .bind(now)
-        .fetch_one(pool).await)?)
+        .fetch_one(pool)
+        .await)?)
     }
 
     pub async fn find_conversation(&self, user_id: Uuid, id: Uuid) -> Result<Option<Conversation>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(FIND_CONVERSATION)
-        .bind(id)
-        .bind(user_id)
-        .fetch_optional(pool).await)?)
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     /// The user's conversations, most recently updated first; with `search`, only those whose title
@@ -113,18 +116,17 @@ impl Database {
         let fetch = i64::from(limit) + 1;
         let after = after.unwrap_or_else(Position::past_everything);
         let mut rows = match search {
-            None => {
-                on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
-                    "SELECT id, title, created_at, updated_at FROM conversations
+            None => on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
+                "SELECT id, title, created_at, updated_at FROM conversations
                      WHERE user_id = $1 AND (updated_at, id) < ($2, $3)
                      ORDER BY updated_at DESC, id DESC LIMIT $4",
-                )
-                .bind(user_id)
-                .bind(after.at)
-                .bind(after.id)
-                .bind(fetch)
-                .fetch_all(pool).await)?
-            }
+            )
+            .bind(user_id)
+            .bind(after.at)
+            .bind(after.id)
+            .bind(fetch)
+            .fetch_all(pool)
+            .await)?,
             Some(search) => self.search_conversations(user_id, fetch, after, search).await?,
         };
         let next = (rows.len() > limit as usize).then(|| {
@@ -135,7 +137,12 @@ impl Database {
     }
 
     /// Renaming is an update: the conversation moves to the top of the list.
-    pub async fn rename_conversation(&self, user_id: Uuid, id: Uuid, title: &str) -> Result<Option<Conversation>, DbError> {
+    pub async fn rename_conversation(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        title: &str,
+    ) -> Result<Option<Conversation>, DbError> {
         let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
             "UPDATE conversations SET title = $1, updated_at = $2 WHERE id = $3 AND user_id = $4
@@ -145,7 +152,8 @@ impl Database {
         .bind(db_now())
         .bind(id)
         .bind(user_id)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Deletes the conversation and its messages; `false` when the user has no such conversation.
@@ -154,7 +162,9 @@ impl Database {
         let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(deleted == 1)
     }
 
@@ -208,7 +218,8 @@ impl Database {
             .bind(before.at)
             .bind(before.id)
             .bind(i64::from(limit) + 1)
-            .fetch_all(pool).await)?;
+            .fetch_all(pool)
+            .await)?;
         Ok(newest_page(rows, limit))
     }
 
@@ -232,13 +243,23 @@ impl Database {
         .bind(from.at)
         .bind(from.id)
         .bind(i64::from(limit) + 1)
-        .fetch_all(pool).await)?;
-        let next = if rows.len() > limit as usize { rows.pop().map(|m| Position { at: m.created_at, id: m.id }) } else { None };
+        .fetch_all(pool)
+        .await)?;
+        let next = if rows.len() > limit as usize {
+            rows.pop().map(|m| Position { at: m.created_at, id: m.id })
+        } else {
+            None
+        };
         Ok(Page { items: rows, next })
     }
 
     /// One message of one of the user's conversations.
-    pub async fn find_message(&self, user_id: Uuid, conversation_id: Uuid, id: Uuid) -> Result<Option<Message>, DbError> {
+    pub async fn find_message(
+        &self,
+        user_id: Uuid,
+        conversation_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Message>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Message>(
             "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at, m.tool_calls
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
@@ -247,7 +268,8 @@ impl Database {
         .bind(id)
         .bind(conversation_id)
         .bind(user_id)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Appends a message and marks the conversation as active, in one transaction.
@@ -281,11 +303,7 @@ impl Database {
             .bind(tool_calls)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query(TOUCH_CONVERSATION)
-                .bind(now)
-                .bind(conversation_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(TOUCH_CONVERSATION).bind(now).bind(conversation_id).execute(&mut *tx).await?;
             tx.commit().await?;
             message
         });
@@ -323,11 +341,7 @@ impl Database {
                     .bind(message.id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(TOUCH_CONVERSATION)
-                    .bind(db_now())
-                    .bind(conversation_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(TOUCH_CONVERSATION).bind(db_now()).bind(conversation_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             message
@@ -350,7 +364,10 @@ impl Database {
                     format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
                 })
                 .collect();
-            format!("INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES {}", values.join(", "))
+            format!(
+                "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES {}",
+                values.join(", ")
+            )
         };
         let full = statement(ROWS_PER_STATEMENT);
         on_pool!(self, |pool| {
@@ -377,11 +394,7 @@ impl Database {
                 query.execute(&mut *tx).await?;
             }
             let last = start + chrono::Duration::microseconds(contents.len() as i64);
-            sqlx::query(TOUCH_CONVERSATION)
-                .bind(last)
-                .bind(conversation_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(TOUCH_CONVERSATION).bind(last).bind(conversation_id).execute(&mut *tx).await?;
             tx.commit().await
         })?;
         Ok(())
@@ -389,13 +402,20 @@ impl Database {
 
     /// Sets the title only if it is still the default, so a first message names a new chat but never
     /// overrides a title the user chose.
-    pub async fn set_title_if_default(&self, conversation_id: Uuid, default_title: &str, title: &str) -> Result<(), DbError> {
+    pub async fn set_title_if_default(
+        &self,
+        conversation_id: Uuid,
+        default_title: &str,
+        title: &str,
+    ) -> Result<(), DbError> {
         let _turn = self.write_turn().await?;
         on_pool!(self, |pool| sqlx::query("UPDATE conversations SET title = $1 WHERE id = $2 AND title = $3")
             .bind(title)
             .bind(conversation_id)
             .bind(default_title)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
@@ -407,6 +427,7 @@ impl Database {
         )
         .bind(conversation_id)
         .bind(i64::from(max_messages))
-        .fetch_all(pool).await)?)
+        .fetch_all(pool)
+        .await)?)
     }
 }

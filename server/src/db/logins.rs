@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{on_pool, unix_now, Database, DbError, SessionClient, User};
+use super::{Database, DbError, SessionClient, User, on_pool, unix_now};
 
 /// One live API login as the sessions list shows it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -35,7 +35,12 @@ const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, logi
 
 impl Database {
     /// Starts a new API login with its first refresh token.
-    pub async fn create_login(&self, user_id: Uuid, token: &NewRefreshToken, client: &SessionClient) -> Result<Uuid, DbError> {
+    pub async fn create_login(
+        &self,
+        user_id: Uuid,
+        token: &NewRefreshToken,
+        client: &SessionClient,
+    ) -> Result<Uuid, DbError> {
         let _turn = self.write_turn().await?;
         let login_id = Uuid::now_v7();
         on_pool!(self, |pool| {
@@ -70,7 +75,8 @@ impl Database {
         )
         .bind(user_id)
         .bind(login_id)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Uses up the token whose hash is `presented` and stores `next` in its place, in one transaction.
@@ -144,18 +150,23 @@ impl Database {
     /// no such live login.
     pub async fn revoke_login(&self, user_id: Uuid, login_id: Uuid) -> Result<bool, DbError> {
         let _turn = self.write_turn().await?;
-        let revoked = on_pool!(self, |pool| sqlx::query("UPDATE api_logins SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-            .bind(unix_now())
-            .bind(login_id)
-            .bind(user_id)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+        let revoked = on_pool!(self, |pool| sqlx::query(
+            "UPDATE api_logins SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL"
+        )
+        .bind(unix_now())
+        .bind(login_id)
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(revoked == 1)
     }
 
     /// The user's live API logins (not revoked, with a refresh token still usable, or an identity provider's
     /// current one), most recently seen first.
     pub async fn list_api_logins(&self, user_id: Uuid) -> Result<Vec<ApiLogin>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ApiLogin>(
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiLogin>(
             "SELECT l.id, l.created_at, l.last_seen_at, l.user_agent, l.ip FROM api_logins l
              WHERE l.user_id = $1 AND l.revoked_at IS NULL
                AND (EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.login_id = l.id AND t.used_at IS NULL AND t.expires_at > $2)
@@ -164,7 +175,8 @@ impl Database {
         )
         .bind(user_id)
         .bind(unix_now())
-        .fetch_all(pool).await)?)
+        .fetch_all(pool).await
+        })?)
     }
 
     /// Notes that an identity provider's login was just used (the sessions list's "last seen").
@@ -173,7 +185,9 @@ impl Database {
         on_pool!(self, |pool| sqlx::query("UPDATE api_logins SET last_seen_at = $1 WHERE id = $2")
             .bind(unix_now())
             .bind(login_id)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
@@ -185,7 +199,8 @@ impl Database {
         )
         .bind(token_hash)
         .bind(user_id)
-        .fetch_optional(pool).await)?;
+        .fetch_optional(pool)
+        .await)?;
         Ok(found.map(|(id,)| id))
     }
 

@@ -19,15 +19,15 @@ mod tasks;
 pub mod transfer;
 mod users;
 
-pub use account_tokens::{NewAccountToken, ResetDone, TokenPurpose, VerifyOutcome, RECOVERY_TOKEN_SECONDS};
-use logins::end_sign_ins;
+pub use account_tokens::{NewAccountToken, RECOVERY_TOKEN_SECONDS, ResetDone, TokenPurpose, VerifyOutcome};
 pub use connect::{DatabaseSettings, DbTarget};
 pub use conversations::{Conversation, Message, Page, Position};
-pub use search::MessageHit;
+use logins::end_sign_ins;
 pub use logins::{ApiLogin, NewRefreshToken, RefreshOutcome};
+pub use search::MessageHit;
 pub use sessions::{
-    forget_signed_in_row, public_session_id, signed_in_row, BrowserSession, DbSessionStore, SessionClient, SESSION_CLIENT_KEY,
-    SESSION_USER_KEY,
+    BrowserSession, DbSessionStore, SESSION_CLIENT_KEY, SESSION_USER_KEY, SessionClient, forget_signed_in_row,
+    public_session_id, signed_in_row,
 };
 pub use tasks::{Task, TaskChange};
 pub use users::{ExternalLogin, ExternalSignIn, User};
@@ -35,7 +35,10 @@ pub use users::{ExternalLogin, ExternalSignIn, User};
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::{migrate::{MigrateError, Migrator}, PgPool, SqlitePool};
+use sqlx::{
+    PgPool, SqlitePool,
+    migrate::{MigrateError, Migrator},
+};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -1,7 +1,7 @@
 //! Rate-limit hits in the database, so every instance counts the same hits. Hits are kept per second
 //! (one row per bucket, subject and second), which makes a sliding window exact to the second.
 
-use super::{on_pool, Database, DbError};
+use super::{Database, DbError, on_pool};
 
 impl Database {
     /// Counts one hit for `subject` in the second `at` (Unix seconds).
@@ -14,12 +14,19 @@ impl Database {
         .bind(bucket)
         .bind(subject)
         .bind(at)
-        .execute(pool).await.map(|done| done.rows_affected()))?;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// `subject`'s hits per second since `after` (exclusive), oldest first.
-    pub async fn rate_limit_hits_since(&self, bucket: &str, subject: &str, after: i64) -> Result<Vec<(i64, i64)>, DbError> {
+    pub async fn rate_limit_hits_since(
+        &self,
+        bucket: &str,
+        subject: &str,
+        after: i64,
+    ) -> Result<Vec<(i64, i64)>, DbError> {
         Ok(on_pool!(self, |pool| sqlx::query_as(
             "SELECT window_start, hits FROM rate_limit_hits
              WHERE bucket = $1 AND subject = $2 AND window_start > $3
@@ -28,6 +35,7 @@ impl Database {
         .bind(bucket)
         .bind(subject)
         .bind(after)
-        .fetch_all(pool).await)?)
+        .fetch_all(pool)
+        .await)?)
     }
 }

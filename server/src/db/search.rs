@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on_pool, Backend, Conversation, Database, DbError, Position};
+use super::{Backend, Conversation, Database, DbError, Position, on_pool};
 use crate::search::SearchQuery;
 
 /// A message that matched, with the title of its conversation.
@@ -46,9 +46,15 @@ macro_rules! hits_sql {
     ($from:literal, $matches:literal, $score:literal) => {
         concat!(
             "SELECT m.id, m.conversation_id, c.title AS conversation_title, m.role, m.content, m.created_at
-             FROM ", $from, " JOIN conversations c ON c.id = m.conversation_id
-             WHERE ", $matches, " AND c.user_id = $2
-             ORDER BY ", $score, ", m.created_at DESC, m.id DESC
+             FROM ",
+            $from,
+            " JOIN conversations c ON c.id = m.conversation_id
+             WHERE ",
+            $matches,
+            " AND c.user_id = $2
+             ORDER BY ",
+            $score,
+            ", m.created_at DESC, m.id DESC
              LIMIT $3 OFFSET $4"
         )
     };
@@ -61,8 +67,14 @@ macro_rules! conversations_sql {
         concat!(
             r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
              WHERE c.user_id = $2 AND (c.updated_at, c.id) < ($6, $3)
-               AND (c.title ", $like, r" $4 ESCAPE '\'
-                    OR c.id IN (SELECT m.conversation_id FROM ", $from, " WHERE ", $matches, "))
+               AND (c.title ",
+            $like,
+            r" $4 ESCAPE '\'
+                    OR c.id IN (SELECT m.conversation_id FROM ",
+            $from,
+            " WHERE ",
+            $matches,
+            "))
              ORDER BY c.updated_at DESC, c.id DESC LIMIT $5"
         )
     };
@@ -73,7 +85,9 @@ macro_rules! title_only_sql {
     ($like:literal) => {
         concat!(
             r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
-             WHERE c.user_id = $1 AND (c.updated_at, c.id) < ($2, $3) AND c.title ", $like, r" $4 ESCAPE '\'
+             WHERE c.user_id = $1 AND (c.updated_at, c.id) < ($2, $3) AND c.title ",
+            $like,
+            r" $4 ESCAPE '\'
              ORDER BY c.updated_at DESC, c.id DESC LIMIT $5"
         )
     };
@@ -147,7 +161,6 @@ impl Database {
         .or_else(no_match_if_unparsable)?)
     }
 }
-
 
 /// The query is built from letters and digits only, so the engine should never find it unparsable; if a
 /// future unaccent rule (PostgreSQL) ever made it so, the search finds nothing rather than failing.

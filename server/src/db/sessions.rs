@@ -7,15 +7,15 @@ use std::{
 };
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tower_sessions::{
+    SessionStore,
     session::{Id, Record},
     session_store::{self, ExpiredDeletion},
-    SessionStore,
 };
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on_pool, unix_now, Database, DbError, User};
+use super::{Database, DbError, User, on_pool, unix_now};
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
@@ -185,7 +185,8 @@ impl SessionStore for DbSessionStore {
         // A fresh random id collides with an existing one essentially never; if it does, draw again.
         loop {
             let data = stored_data(&record.data)?;
-            let client = client(record).unwrap_or_else(|| SessionClient { since: unix_now(), ..SessionClient::default() });
+            let client =
+                client(record).unwrap_or_else(|| SessionClient { since: unix_now(), ..SessionClient::default() });
             let inserted = on_pool!(self.db, |pool| sqlx::query(
                 "INSERT INTO sessions (id, user_id, data, expires_at, created_at, last_seen_at, user_agent, ip)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -199,7 +200,9 @@ impl SessionStore for DbSessionStore {
             .bind(unix_now())
             .bind(&client.user_agent)
             .bind(&client.ip)
-            .execute(pool).await.map(|done| done.rows_affected()))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
             .map_err(backend)?;
             if inserted == 1 {
                 self.remember(&record.id, &data, record.expiry_date.unix_timestamp());
@@ -237,7 +240,9 @@ impl SessionStore for DbSessionStore {
         .bind(client.as_ref().and_then(|c| c.user_agent.clone()))
         .bind(client.as_ref().and_then(|c| c.ip.clone()))
         .bind(record.id.to_string())
-        .execute(pool).await.map(|done| done.rows_affected()))
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
         .map_err(backend)?;
         self.remember(&record.id, &data, expires_at);
         Ok(())
@@ -255,7 +260,8 @@ impl SessionStore for DbSessionStore {
         )
         .bind(id.to_string())
         .bind(unix_now())
-        .fetch_optional(pool).await)
+        .fetch_optional(pool)
+        .await)
         .map_err(backend)?;
         let Some(row) = row else {
             self.forget(id);
@@ -278,13 +284,14 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-
         let _turn = self.db.write_turn().await.map_err(backend)?;
         self.forget(id);
         on_pool!(self.db, |pool| sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
-            .execute(pool).await.map(|done| done.rows_affected()))
-            .map_err(backend)?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(backend)?;
         Ok(())
     }
 }
@@ -305,7 +312,8 @@ impl Database {
         )
         .bind(user_id)
         .bind(unix_now())
-        .fetch_all(pool).await)?;
+        .fetch_all(pool)
+        .await)?;
         Ok(rows
             .into_iter()
             .map(|(id, created_at, last_seen_at, user_agent, ip)| {
@@ -323,7 +331,9 @@ impl Database {
         let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
             .bind(&id)
             .bind(user_id)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(deleted == 1)
     }
 
@@ -331,12 +341,26 @@ impl Database {
     pub async fn delete_expired_rows(&self) -> Result<(), DbError> {
         let _turn = self.write_turn().await?;
         let now = unix_now();
-        on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
-        on_pool!(self, |pool| sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
-        on_pool!(self, |pool| sqlx::query("DELETE FROM account_tokens WHERE expires_at <= $1").bind(now).execute(pool).await.map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM account_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         on_pool!(self, |pool| sqlx::query("DELETE FROM rate_limit_hits WHERE window_start < $1")
             .bind(now - 24 * 3600)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 }
@@ -344,8 +368,8 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use tower_sessions::{
-        session::{Id, Record},
         SessionStore,
+        session::{Id, Record},
     };
 
     use super::{Database, DbSessionStore};
@@ -380,7 +404,8 @@ mod tests {
         db.migrate().await.unwrap();
         let store = DbSessionStore::new(db.clone());
         let now = time::OffsetDateTime::now_utc();
-        let mut record = Record { id: Id::default(), data: Default::default(), expiry_date: now + time::Duration::days(14) };
+        let mut record =
+            Record { id: Id::default(), data: Default::default(), expiry_date: now + time::Duration::days(14) };
         store.create(&mut record).await.unwrap();
         let stored_expiry = || async {
             let Pool::Sqlite(pool) = &db.pool else { unreachable!() };

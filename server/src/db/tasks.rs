@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{db_now, on_pool, Database, DbError, Page, Position};
+use super::{Database, DbError, Page, Position, db_now, on_pool};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Task {
@@ -38,16 +38,19 @@ impl Database {
         .bind(title)
         .bind(description)
         .bind(now)
-        .fetch_one(pool).await)?)
+        .fetch_one(pool)
+        .await)?)
     }
 
     pub async fn find_task(&self, user_id: Uuid, id: Uuid) -> Result<Option<Task>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Task>(
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, Task>(
             "SELECT id, title, description, completed, created_at, updated_at FROM tasks WHERE id = $1 AND user_id = $2",
         )
         .bind(id)
         .bind(user_id)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool).await
+        })?)
     }
 
     /// The user's tasks, newest first; with `completed`, only the done (or the open) ones.
@@ -72,7 +75,8 @@ impl Database {
             .bind(after.at)
             .bind(after.id)
             .bind(fetch)
-            .fetch_all(pool).await)?,
+            .fetch_all(pool)
+            .await)?,
             Some(completed) => on_pool!(self, |pool| sqlx::query_as::<_, Task>(
                 "SELECT id, title, description, completed, created_at, updated_at FROM tasks
                  WHERE user_id = $1 AND completed = $2 AND (created_at, id) < ($3, $4)
@@ -83,7 +87,8 @@ impl Database {
             .bind(after.at)
             .bind(after.id)
             .bind(fetch)
-            .fetch_all(pool).await)?,
+            .fetch_all(pool)
+            .await)?,
         };
         let next = if rows.len() as i64 > i64::from(limit) {
             rows.truncate(limit as usize);
@@ -118,7 +123,8 @@ impl Database {
         .bind(description)
         .bind(change.completed)
         .bind(now)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// `false` when there was no such task.
@@ -127,7 +133,9 @@ impl Database {
         let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(deleted > 0)
     }
 }

@@ -16,7 +16,6 @@ pub struct CopyReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-
     #[error("the source must be a SQLite database and the destination a PostgreSQL one")]
     WrongBackends,
     #[error("the destination already holds {0} users; copy only into an empty database")]

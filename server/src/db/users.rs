@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{db_now, on_pool, unix_now, Database, DbError, SessionClient};
+use super::{Database, DbError, SessionClient, db_now, on_pool, unix_now};
 
 /// Serialisable so that a loaded browser session can carry it for one request (see `db::sessions`).
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
@@ -69,7 +69,8 @@ impl Database {
         .bind(password_hash)
         .bind(now)
         .bind(now)
-        .fetch_one(pool).await)?;
+        .fetch_one(pool)
+        .await)?;
         Ok(user)
     }
 
@@ -78,34 +79,41 @@ impl Database {
             "SELECT id, email, display_name, instructions, email_verified_at, created_at FROM users WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     pub async fn find_credentials_by_email(&self, email: &str) -> Result<Option<UserCredentials>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(pool).await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserCredentials>(
+            "SELECT id, password_hash FROM users WHERE email = $1"
+        )
+        .bind(email)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     pub async fn find_credentials(&self, id: Uuid) -> Result<Option<UserCredentials>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserCredentials>("SELECT id, password_hash FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool).await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, UserCredentials>(
+            "SELECT id, password_hash FROM users WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     pub async fn update_password_hash(&self, id: Uuid, password_hash: &str) -> Result<(), DbError> {
-
         let _turn = self.write_turn().await?;
         on_pool!(self, |pool| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
             .bind(db_now())
             .bind(id)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     pub async fn update_display_name(&self, id: Uuid, display_name: &str) -> Result<Option<User>, DbError> {
-
         let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3
@@ -114,7 +122,8 @@ impl Database {
         .bind(display_name)
         .bind(db_now())
         .bind(id)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Sets (or, with `None`, clears) the user's custom instructions.
@@ -127,7 +136,8 @@ impl Database {
         .bind(instructions)
         .bind(db_now())
         .bind(id)
-        .fetch_optional(pool).await)?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// The custom instructions of the user who owns a conversation, for its system message.
@@ -136,7 +146,8 @@ impl Database {
             "SELECT u.instructions FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.id = $1",
         )
         .bind(conversation_id)
-        .fetch_optional(pool).await)?;
+        .fetch_optional(pool)
+        .await)?;
         Ok(row.and_then(|(instructions,)| instructions))
     }
 
@@ -150,15 +161,26 @@ impl Database {
         )
         .bind(issuer)
         .bind(subject)
-        .fetch_optional(pool).await)?;
+        .fetch_optional(pool)
+        .await)?;
         Ok(row.map(|row| ExternalSignIn {
-            login: row.login_id.map(|id| ExternalLogin { id, revoked_at: row.revoked_at, last_seen_at: row.last_seen_at.unwrap_or(0) }),
+            login: row.login_id.map(|id| ExternalLogin {
+                id,
+                revoked_at: row.revoked_at,
+                last_seen_at: row.last_seen_at.unwrap_or(0),
+            }),
             user: row.user,
         }))
     }
 
     /// Starts a new API login for an identity and makes it the identity's current one.
-    pub async fn start_external_login(&self, issuer: &str, subject: &str, user_id: Uuid, client: &SessionClient) -> Result<Uuid, DbError> {
+    pub async fn start_external_login(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: Uuid,
+        client: &SessionClient,
+    ) -> Result<Uuid, DbError> {
         let _turn = self.write_turn().await?;
         let login_id = Uuid::now_v7();
         on_pool!(self, |pool| {
@@ -186,7 +208,12 @@ impl Database {
 
     /// Links an identity to an existing user (the provider and Parley both vouch for the same address).
     /// Two first requests at once link once: the loser reads the winner's.
-    pub async fn link_external_identity(&self, issuer: &str, subject: &str, user_id: Uuid) -> Result<Option<ExternalSignIn>, DbError> {
+    pub async fn link_external_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: Uuid,
+    ) -> Result<Option<ExternalSignIn>, DbError> {
         let linked = {
             let _turn = self.write_turn().await?;
             on_pool!(self, |pool| sqlx::query(
@@ -220,7 +247,8 @@ impl Database {
         let created = {
             let _turn = self.write_turn().await?;
             let now = db_now();
-            let result: Result<User, DbError> = on_pool!(self, |pool| async {
+            let result: Result<User, DbError> = on_pool!(self, |pool| {
+                async {
                 let mut tx = pool.begin().await?;
                 let user = sqlx::query_as::<_, User>(
                     "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, email_verified_at)
@@ -244,12 +272,15 @@ impl Database {
                 tx.commit().await?;
                 Ok(user)
             }
-            .await);
+            .await
+            });
             result
         };
         match created {
             Ok(user) => Ok(ExternalSignIn { user, login: None }),
-            Err(DbError::UniqueViolation) => self.find_external_user(issuer, subject).await?.ok_or(DbError::UniqueViolation),
+            Err(DbError::UniqueViolation) => {
+                self.find_external_user(issuer, subject).await?.ok_or(DbError::UniqueViolation)
+            }
             Err(other) => Err(other),
         }
     }
@@ -257,7 +288,11 @@ impl Database {
     /// Deletes the user; every row they own goes with them (foreign keys cascade).
     pub async fn delete_user(&self, id: Uuid) -> Result<(), DbError> {
         let _turn = self.write_turn().await?;
-        on_pool!(self, |pool| sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await.map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(())
     }
 }

@@ -61,7 +61,12 @@ impl ExportService {
 
     /// Starts writing the export on its own task; the receiver yields the body. A failure midway ends the
     /// body with an error (the client sees a cut-off download, never a silently truncated file that parses).
-    pub fn start(&self, user: User, format: ExportFormat, shape: impl ExportShape) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
+    pub fn start(
+        &self,
+        user: User,
+        format: ExportFormat,
+        shape: impl ExportShape,
+    ) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         let service = self.clone();
         tokio::spawn(async move {
@@ -209,7 +214,8 @@ fn markdown_heading(conversation: &Conversation) -> String {
 
 fn markdown_message(message: &Message) -> String {
     let who = if message.role == "user" { "You" } else { "Assistant" };
-    let mut text = format!("\n## {who} · {}\n\n{}\n", message.created_at.format("%Y-%m-%d %H:%M:%S UTC"), message.content);
+    let mut text =
+        format!("\n## {who} · {}\n\n{}\n", message.created_at.format("%Y-%m-%d %H:%M:%S UTC"), message.content);
     for call in crate::chat::tool_calls_of(message) {
         text.push_str(&format!("\n> Used `{}` with `{}`\n", call.name, call.arguments));
     }

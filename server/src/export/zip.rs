@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use flate2::{write::DeflateEncoder, Compression};
+use flate2::{Compression, write::DeflateEncoder};
 
 const LOCAL_HEADER: u32 = 0x0403_4b50;
 const DATA_DESCRIPTOR: u32 = 0x0807_4b50;
@@ -170,7 +170,8 @@ mod tests {
 
     #[test]
     fn an_archive_written_in_pieces_reads_back_with_a_standard_reader() {
-        let mut zip = ZipStream::new(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(10, 30, 0).unwrap());
+        let mut zip =
+            ZipStream::new(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(10, 30, 0).unwrap());
         let mut bytes = Vec::new();
         let long: String = (0..20_000).map(|i| format!("line {i} ünïcödé\n")).collect();
         for (name, text) in [("first.md", "# Hello\n"), ("dir/zweite Datei ✓.md", long.as_str()), ("empty.md", "")] {

@@ -8,7 +8,7 @@
 
 use axum::{
     extract::Request,
-    http::{header, HeaderName, Method, StatusCode},
+    http::{HeaderName, Method, StatusCode, header},
     middleware::Next,
     response::Response,
 };

@@ -1,9 +1,9 @@
 //! `/api/v1/auth/*`: signup, login, refresh and logout, against every row of the contract's error table.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, unique_email, PASSWORD};
+use crate::helpers::{PASSWORD, error_code, spawn_app, unique_email};
 
 #[tokio::test]
 async fn signup_returns_201_with_the_documented_token_body() {
@@ -41,7 +41,10 @@ async fn signup_refuses_malformed_bodies_with_400_malformed_request() {
         (app.client.post(&url).json(&json!(["not", "an", "object"])), "body is an array"),
         (app.client.post(&url).header("content-type", "application/json").body("{\"email\": "), "truncated JSON"),
         (app.client.post(&url).header("content-type", "application/json").body("not json"), "not JSON at all"),
-        (app.client.post(&url).body(json!({"email": unique_email(), "password": PASSWORD}).to_string()), "no content type"),
+        (
+            app.client.post(&url).body(json!({"email": unique_email(), "password": PASSWORD}).to_string()),
+            "no content type",
+        ),
         (app.client.post(&url), "empty body"),
     ];
     for (request, why) in cases {
@@ -60,20 +63,33 @@ async fn signup_refuses_invalid_fields_with_400_validation_failed_naming_each_fi
     let cases = [
         (json!({ "email": "not-an-email", "password": PASSWORD }), "email", "email syntax"),
         (json!({ "email": "", "password": PASSWORD }), "email", "empty email"),
-        (json!({ "email": format!("{}@example.com", "a".repeat(250)), "password": PASSWORD }), "email", "email over 254"),
+        (
+            json!({ "email": format!("{}@example.com", "a".repeat(250)), "password": PASSWORD }),
+            "email",
+            "email over 254",
+        ),
         (json!({ "email": unique_email(), "password": "Short1A" }), "password", "7 characters"),
-        (json!({ "email": unique_email(), "password": format!("Aa1{}", "x".repeat(126)) }), "password", "129 characters"),
+        (
+            json!({ "email": unique_email(), "password": format!("Aa1{}", "x".repeat(126)) }),
+            "password",
+            "129 characters",
+        ),
         (json!({ "email": unique_email(), "password": "NOLOWERCASE1" }), "password", "no lowercase"),
         (json!({ "email": unique_email(), "password": "nouppercase1" }), "password", "no uppercase"),
         (json!({ "email": unique_email(), "password": "NoDigitsHere" }), "password", "no digit"),
-        (json!({ "email": unique_email(), "password": PASSWORD, "display_name": "x".repeat(81) }), "display_name", "long name"),
+        (
+            json!({ "email": unique_email(), "password": PASSWORD, "display_name": "x".repeat(81) }),
+            "display_name",
+            "long name",
+        ),
     ];
     for (body, field, why) in cases {
         let response = app.post_json("/api/v1/auth/signup", &body).await;
         assert_eq!(response.status(), 400, "{why}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "validation_failed", "{why}: {body}");
-        let messages = body["error"]["fields"][field].as_array().unwrap_or_else(|| panic!("{why}: no {field} in {body}"));
+        let messages =
+            body["error"]["fields"][field].as_array().unwrap_or_else(|| panic!("{why}: no {field} in {body}"));
         assert!(!messages.is_empty(), "{why}");
     }
 }
@@ -125,7 +141,8 @@ async fn concurrent_signups_with_one_email_give_exactly_one_201() {
 
     let body = json!({ "email": email, "password": PASSWORD });
     let attempts = (0..8).map(|_| app.post_json("/api/v1/auth/signup", &body));
-    let statuses: Vec<u16> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
 
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
@@ -228,7 +245,12 @@ async fn logout_revokes_that_login_but_not_others() {
     let access = this_login["access_token"].as_str().unwrap();
 
     let response = app
-        .send_authed(Method::POST, "/api/v1/auth/logout", access, Some(&json!({ "refresh_token": this_login["refresh_token"] })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/auth/logout",
+            access,
+            Some(&json!({ "refresh_token": this_login["refresh_token"] })),
+        )
         .await;
     assert_eq!(response.status(), 204);
 

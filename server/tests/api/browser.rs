@@ -1,12 +1,14 @@
 //! The browser's side of accounts, as a browser without JavaScript drives it: form posts to the server
 //! functions, cookie sessions, redirects, CSRF and security headers.
 
-use app::server_fns::accounts::{EndSession, Login, Logout, RequestPasswordReset, ResetPassword, Signup, UpdateDisplayName};
+use app::server_fns::accounts::{
+    EndSession, Login, Logout, RequestPasswordReset, ResetPassword, Signup, UpdateDisplayName,
+};
 use app::server_fns::chat::EditMessage;
 use leptos::server_fn::ServerFn;
-use reqwest::{header, Response};
+use reqwest::{Response, header};
 
-use crate::helpers::{spawn_app, sql, unique_email, TestApp, PASSWORD};
+use crate::helpers::{PASSWORD, TestApp, spawn_app, sql, unique_email};
 
 /// A plain HTML form post from one of our own pages.
 async fn form_post(app: &TestApp, path: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Response {
@@ -126,8 +128,11 @@ async fn login_follows_a_relative_next_and_ignores_an_external_one() {
     let email = unique_email();
     signed_up(&app, &email).await;
 
-    for (next, expected) in [("/account", "/account"), ("https://evil.example/", "/chat"), ("//evil.example", "/chat"), ("", "/chat")] {
-        let response = form_post(&app, Login::PATH, &[("email", &email), ("password", PASSWORD), ("next", next)], None).await;
+    for (next, expected) in
+        [("/account", "/account"), ("https://evil.example/", "/chat"), ("//evil.example", "/chat"), ("", "/chat")]
+    {
+        let response =
+            form_post(&app, Login::PATH, &[("email", &email), ("password", PASSWORD), ("next", next)], None).await;
         assert_eq!(response.status(), 302, "{next:?}");
         assert_eq!(location(&response), expected, "{next:?}");
     }
@@ -165,13 +170,9 @@ async fn a_weak_password_posted_straight_to_the_server_is_refused() {
     let app = spawn_app().await;
     let email = unique_email();
 
-    let response = form_post(
-        &app,
-        Signup::PATH,
-        &[("email", &email), ("password", "abc"), ("password_confirm", "abc")],
-        None,
-    )
-    .await;
+    let response =
+        form_post(&app, Signup::PATH, &[("email", &email), ("password", "abc"), ("password_confirm", "abc")], None)
+            .await;
 
     assert_eq!(response.status(), 302);
     assert!(location(&response).contains("__err="), "the error travels back to the form: {}", location(&response));
@@ -214,7 +215,9 @@ async fn a_cross_site_login_form_without_a_cookie_is_refused() {
     let email = unique_email();
     signed_up(&app, &email).await;
 
-    for (header_name, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site"), ("origin", "null")] {
+    for (header_name, value) in
+        [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site"), ("origin", "null")]
+    {
         let response = app
             .client
             .post(app.url(Login::PATH))
@@ -265,7 +268,8 @@ async fn an_oversized_form_post_gets_413_in_the_error_shape() {
 async fn the_chat_page_streams_through_the_api_with_its_session_and_cross_site_writes_are_refused() {
     let app = spawn_app().await;
     let cookie = signed_up(&app, &unique_email()).await;
-    let with_cookie = |request: reqwest::RequestBuilder| request.header(header::COOKIE, format!("parley_session={cookie}"));
+    let with_cookie =
+        |request: reqwest::RequestBuilder| request.header(header::COOKIE, format!("parley_session={cookie}"));
 
     let created = with_cookie(app.client.post(app.url("/api/v1/conversations")))
         .header(header::ORIGIN, format!("http://{}", app.addr))
@@ -282,13 +286,14 @@ async fn the_chat_page_streams_through_the_api_with_its_session_and_cross_site_w
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-    let history: serde_json::Value = with_cookie(app.client.get(app.url(&format!("/api/v1/conversations/{id}/messages"))))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: serde_json::Value =
+        with_cookie(app.client.get(app.url(&format!("/api/v1/conversations/{id}/messages"))))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(history["messages"].as_array().unwrap().len(), 0, "the forged message was not stored");
 }
 
@@ -301,7 +306,9 @@ async fn load_older_without_javascript_shows_the_newest_n_messages() {
     for n in 0..60 {
         app.say(token, &id, &format!("note {n}")).await;
     }
-    let articles = |html: &str| html.matches("aria-label=\"You said\"").count() + html.matches("aria-label=\"Assistant reply\"").count();
+    let articles = |html: &str| {
+        html.matches("aria-label=\"You said\"").count() + html.matches("aria-label=\"Assistant reply\"").count()
+    };
 
     let first = page(&app, &format!("/chat/{id}"), Some(&cookie)).await.text().await.unwrap();
     assert_eq!(articles(&first), 50);
@@ -326,7 +333,10 @@ async fn concurrent_renders_of_the_conversation_page_all_answer_whole() {
     app.say(token, &id, "Concurrent hello").await;
     let missing = "/chat/00000000-0000-7000-8000-000000000000";
 
-    for (path, status, title) in [(format!("/chat/{id}"), 200, "<title>Concurrent hello · Parley</title>"), (missing.to_owned(), 404, "<title>Conversation not found · Parley</title>")] {
+    for (path, status, title) in [
+        (format!("/chat/{id}"), 200, "<title>Concurrent hello · Parley</title>"),
+        (missing.to_owned(), 404, "<title>Conversation not found · Parley</title>"),
+    ] {
         // 10 rounds of 20 at once, the load that showed the fault.
         for _ in 0..10 {
             let requests = (0..20).map(|_| async {
@@ -350,7 +360,10 @@ async fn search_results_open_the_conversation_at_the_message() {
     let app = spawn_app().await;
     let (cookie, token) = signed_up_with_token(&app).await;
     let conversation = app.new_conversation(&token).await;
-    let old = app.say(&token, &conversation, "The combination is written under the teapot").await["message"]["id"].as_str().unwrap().to_owned();
+    let old = app.say(&token, &conversation, "The combination is written under the teapot").await["message"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for n in 0..40 {
         app.say(&token, &conversation, &format!("Later chatter {n}")).await;
     }
@@ -397,7 +410,8 @@ async fn forgot_password_by_form_answers_alike_and_the_link_sets_a_new_password(
     let reset_page = page(&app, &format!("/reset-password?token={token}"), None).await.text().await.unwrap();
     assert!(reset_page.contains("Choose a new password") && reset_page.contains(&token), "the form carries the token");
 
-    let fields = [("token", token.as_str()), ("password", "Brand-new-pass-42"), ("password_confirm", "Brand-new-pass-42")];
+    let fields =
+        [("token", token.as_str()), ("password", "Brand-new-pass-42"), ("password_confirm", "Brand-new-pass-42")];
     let reset = form_post(&app, ResetPassword::PATH, &fields, None).await;
     assert_eq!(reset.status(), 302);
     assert_eq!(location(&reset), "/login?reset=1");
@@ -434,7 +448,11 @@ async fn the_account_page_lists_sessions_and_ends_another_by_form() {
     let token = token["access_token"].as_str().unwrap();
 
     let account = page(&app, "/account", Some(&mine)).await.text().await.unwrap();
-    assert_eq!(account.matches("class=\"session").count() - account.matches("class=\"session-").count(), 3, "two browsers and an API login");
+    assert_eq!(
+        account.matches("class=\"session").count() - account.matches("class=\"session-").count(),
+        3,
+        "two browsers and an API login"
+    );
     assert_eq!(account.matches("This browser").count(), 1);
 
     // The other browser's id: the entry its own account page marks as current.
@@ -491,8 +509,16 @@ async fn page_views_write_nothing_to_the_session_and_never_store_the_user_read_w
         assert_eq!(page(&app, path, Some(&cookie)).await.status(), 200, "{path}");
     }
 
-    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM sessions WHERE last_seen_at <> 12345").await, Some(0), "no view saved the session");
-    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM sessions WHERE data LIKE '%user_row%'").await, Some(0), "the user read with the session is not stored");
+    assert_eq!(
+        sql(&app.db_url, "SELECT count(*) FROM sessions WHERE last_seen_at <> 12345").await,
+        Some(0),
+        "no view saved the session"
+    );
+    assert_eq!(
+        sql(&app.db_url, "SELECT count(*) FROM sessions WHERE data LIKE '%user_row%'").await,
+        Some(0),
+        "the user read with the session is not stored"
+    );
 }
 
 #[tokio::test]

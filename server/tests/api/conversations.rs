@@ -5,9 +5,9 @@ use std::{collections::HashSet, time::Duration};
 use futures_util::StreamExt;
 use parley::assistant::demo::demo_reply;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, spawn_app_with, url_encoded, TestApp};
+use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with, url_encoded};
 
 async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let actual = response.status().as_u16();
@@ -23,7 +23,11 @@ async fn conversations_are_created_read_renamed_and_deleted() {
 
     let default = json_of(app.send_authed(Method::POST, "/api/v1/conversations", &token, None).await, 201).await;
     assert_eq!(default["title"], "New chat");
-    let named = json_of(app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": " Plans " }))).await, 201).await;
+    let named = json_of(
+        app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": " Plans " }))).await,
+        201,
+    )
+    .await;
     assert_eq!(named["title"], "Plans");
     let id = named["id"].as_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok());
@@ -34,7 +38,13 @@ async fn conversations_are_created_read_renamed_and_deleted() {
     let fetched = json_of(app.get_authed(&format!("/api/v1/conversations/{id}"), &token).await, 200).await;
     assert_eq!(fetched, named);
     let renamed = json_of(
-        app.send_authed(Method::PATCH, &format!("/api/v1/conversations/{id}"), &token, Some(&json!({ "title": "Holiday" }))).await,
+        app.send_authed(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{id}"),
+            &token,
+            Some(&json!({ "title": "Holiday" })),
+        )
+        .await,
         200,
     )
     .await;
@@ -47,7 +57,10 @@ async fn conversations_are_created_read_renamed_and_deleted() {
     app.say(&token, id, "hello").await;
     let deleted = app.send_authed(Method::DELETE, &format!("/api/v1/conversations/{id}"), &token, None).await;
     assert_eq!(deleted.status(), 204);
-    assert_eq!(error_code(app.get_authed(&format!("/api/v1/conversations/{id}"), &token).await, 404).await, "not_found");
+    assert_eq!(
+        error_code(app.get_authed(&format!("/api/v1/conversations/{id}"), &token).await, 404).await,
+        "not_found"
+    );
     let messages = app.get_authed(&format!("/api/v1/conversations/{id}/messages"), &token).await;
     assert_eq!(error_code(messages, 404).await, "not_found", "its messages are gone too");
 }
@@ -58,9 +71,13 @@ async fn titles_and_contents_are_validated() {
     let token = app.new_user_token().await;
     let id = app.new_conversation(&token).await;
 
-    let long_title = app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": "t".repeat(201) }))).await;
+    let long_title = app
+        .send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": "t".repeat(201) })))
+        .await;
     assert_eq!(error_code(long_title, 400).await, "validation_failed");
-    let blank_rename = app.send_authed(Method::PATCH, &format!("/api/v1/conversations/{id}"), &token, Some(&json!({ "title": "  " }))).await;
+    let blank_rename = app
+        .send_authed(Method::PATCH, &format!("/api/v1/conversations/{id}"), &token, Some(&json!({ "title": "  " })))
+        .await;
     assert_eq!(error_code(blank_rename, 400).await, "validation_failed");
 
     let path = format!("/api/v1/conversations/{id}/messages");
@@ -133,7 +150,8 @@ async fn another_user_gets_404_on_every_route_and_lists_never_mix() {
     }
 
     let theirs = json_of(app.get_authed("/api/v1/conversations", &intruder).await, 200).await;
-    let ids: Vec<&str> = theirs["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        theirs["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec![intruders_own.as_str()]);
     let history = json_of(app.get_authed(&format!("/api/v1/conversations/{id}/messages"), &owner).await, 200).await;
     assert_eq!(history["messages"].as_array().unwrap().len(), 2, "the owner's conversation is untouched");
@@ -145,13 +163,21 @@ async fn another_user_gets_404_on_every_route_and_lists_never_mix() {
 async fn ids_that_are_not_uuids_are_404_and_no_token_is_401() {
     let app = spawn_app().await;
     let token = app.new_user_token().await;
-    for path in ["/api/v1/conversations/not-a-uuid", "/api/v1/conversations/123/messages", "/api/v1/conversations/%FF%FE"] {
+    for path in
+        ["/api/v1/conversations/not-a-uuid", "/api/v1/conversations/123/messages", "/api/v1/conversations/%FF%FE"]
+    {
         assert_eq!(error_code(app.get_authed(path, &token).await, 404).await, "not_found", "{path}");
     }
     assert_eq!(error_code(app.get("/api/v1/conversations").await, 401).await, "unauthorized");
 }
 
-async fn all_message_ids(app: &TestApp, token: &str, id: &str, limit: u32, between_pages: impl AsyncFn(usize)) -> Vec<(String, usize)> {
+async fn all_message_ids(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    limit: u32,
+    between_pages: impl AsyncFn(usize),
+) -> Vec<(String, usize)> {
     let mut seen = Vec::new();
     let mut before: Option<String> = None;
     for page in 0..20 {
@@ -394,7 +420,11 @@ async fn search_finds_conversations_by_title_or_message_and_only_the_users_own()
     let create = |token: String, title: &'static str| {
         let app = &app;
         async move {
-            let body = json_of(app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": title }))).await, 201).await;
+            let body = json_of(
+                app.send_authed(Method::POST, "/api/v1/conversations", &token, Some(&json!({ "title": title }))).await,
+                201,
+            )
+            .await;
             body["id"].as_str().unwrap().to_owned()
         }
     };
@@ -411,27 +441,40 @@ async fn search_finds_conversations_by_title_or_message_and_only_the_users_own()
         let path = format!("/api/v1/conversations?q={}", url_encoded(q));
         async move {
             let body = json_of(app.get_authed(&path, &token).await, 200).await;
-            body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            body["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(found("KEYSET").await, vec![by_title.clone()], "by title, ignoring case, never another user's");
     assert_eq!(found("migration").await, vec![by_message.clone()], "by message content");
-    assert_eq!(found("%_done").await, vec![by_message.clone()], "LIKE wildcards are taken literally; words match through the index");
+    assert_eq!(
+        found("%_done").await,
+        vec![by_message.clone()],
+        "LIKE wildcards are taken literally; words match through the index"
+    );
     assert_eq!(found("no such words anywhere").await, Vec::<String>::new());
-    assert_eq!(found("   ").await, vec![unrelated.clone(), by_message.clone(), by_title.clone()], "a blank search is no search");
+    assert_eq!(
+        found("   ").await,
+        vec![unrelated.clone(), by_message.clone(), by_title.clone()],
+        "a blank search is no search"
+    );
 
     // Paging a search: the same q with the cursor.
     let first = json_of(app.get_authed("/api/v1/conversations?q=e&limit=2", &token).await, 200).await;
     assert_eq!(first["conversations"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
-    let second = json_of(app.get_authed(&format!("/api/v1/conversations?q=e&limit=2&cursor={cursor}"), &token).await, 200).await;
+    let second =
+        json_of(app.get_authed(&format!("/api/v1/conversations?q=e&limit=2&cursor={cursor}"), &token).await, 200).await;
     assert_eq!(second["conversations"].as_array().unwrap().len(), 1);
     assert!(second["next_cursor"].is_null());
 
     let too_long = app.get_authed(&format!("/api/v1/conversations?q={}", "x".repeat(201)), &token).await;
     assert_eq!(error_code(too_long, 400).await, "validation_failed");
 }
-
 
 #[tokio::test]
 async fn editing_a_message_replaces_only_the_later_messages_and_answers_again() {
@@ -446,7 +489,8 @@ async fn editing_a_message_replaces_only_the_later_messages_and_answers_again() 
     let message_id = second["message"]["id"].as_str().unwrap();
     let path = format!("/api/v1/conversations/{id}/messages/{message_id}");
     let edited = json_of(
-        app.send_authed(Method::PATCH, &path, &token, Some(&json!({ "content": "  Second question about medlars " }))).await,
+        app.send_authed(Method::PATCH, &path, &token, Some(&json!({ "content": "  Second question about medlars " })))
+            .await,
         201,
     )
     .await;
@@ -491,12 +535,21 @@ async fn editing_a_message_replaces_only_the_later_messages_and_answers_again() 
     // Refusals: an assistant message, empty content, unknown or malformed ids, someone else's.
     let reply_path = format!("/api/v1/conversations/{id}/messages/{}", first["reply"]["id"].as_str().unwrap());
     let body = json!({ "content": "x" });
-    assert_eq!(error_code(app.send_authed(Method::PATCH, &reply_path, &token, Some(&body)).await, 400).await, "validation_failed");
-    assert_eq!(error_code(app.send_authed(Method::PATCH, &path, &token, Some(&json!({ "content": "  " }))).await, 400).await, "validation_failed");
+    assert_eq!(
+        error_code(app.send_authed(Method::PATCH, &reply_path, &token, Some(&body)).await, 400).await,
+        "validation_failed"
+    );
+    assert_eq!(
+        error_code(app.send_authed(Method::PATCH, &path, &token, Some(&json!({ "content": "  " }))).await, 400).await,
+        "validation_failed"
+    );
     let unknown = format!("/api/v1/conversations/{id}/messages/{}", uuid::Uuid::now_v7());
     assert_eq!(error_code(app.send_authed(Method::PATCH, &unknown, &token, Some(&body)).await, 404).await, "not_found");
     let malformed = format!("/api/v1/conversations/{id}/messages/not-a-uuid");
-    assert_eq!(error_code(app.send_authed(Method::PATCH, &malformed, &token, Some(&body)).await, 404).await, "not_found");
+    assert_eq!(
+        error_code(app.send_authed(Method::PATCH, &malformed, &token, Some(&body)).await, 404).await,
+        "not_found"
+    );
     let stranger = app.new_user_token().await;
     assert_eq!(error_code(app.send_authed(Method::PATCH, &path, &stranger, Some(&body)).await, 404).await, "not_found");
     assert_eq!(history(&app, &token, &id).await.len(), 4, "refused edits change nothing");
@@ -511,7 +564,7 @@ async fn history(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
 /// `400`, on PostgreSQL too, where it once reached the database and answered 503.
 #[tokio::test]
 async fn a_cursor_from_outside_time_is_refused() {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
     let app = spawn_app().await;
     let token = app.new_user_token().await;
     let conversation = app.new_conversation(&token).await;

@@ -1,6 +1,6 @@
 //! CORS for the JSON API: an allowlist of origins, bearer tokens only, never credentials.
 
-use reqwest::{header, Method};
+use reqwest::{Method, header};
 
 use crate::helpers::{spawn_app, spawn_app_with};
 
@@ -29,7 +29,8 @@ async fn an_allowed_origin_may_call_the_api_with_a_bearer_token_but_never_with_c
     assert_eq!(allowed(header::ACCESS_CONTROL_ALLOW_CREDENTIALS), None, "credentials are never allowed");
 
     let token = app.new_user_token().await;
-    let actual = app.client.get(app.url("/api/v1/me")).header(header::ORIGIN, ALLOWED).bearer_auth(&token).send().await.unwrap();
+    let actual =
+        app.client.get(app.url("/api/v1/me")).header(header::ORIGIN, ALLOWED).bearer_auth(&token).send().await.unwrap();
     assert_eq!(actual.status(), 200);
     assert_eq!(actual.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], ALLOWED);
 
@@ -77,6 +78,7 @@ async fn without_a_list_nothing_is_allowed() {
     let response = preflight(&app, ALLOWED).await;
     assert!(!response.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
     let token = app.new_user_token().await;
-    let actual = app.client.get(app.url("/api/v1/me")).header(header::ORIGIN, ALLOWED).bearer_auth(&token).send().await.unwrap();
+    let actual =
+        app.client.get(app.url("/api/v1/me")).header(header::ORIGIN, ALLOWED).bearer_auth(&token).send().await.unwrap();
     assert!(!actual.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }

@@ -3,10 +3,10 @@
 use std::io::Read;
 
 use futures_util::StreamExt;
-use reqwest::{header, Method};
-use serde_json::{json, Value};
+use reqwest::{Method, header};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, unique_email, TestApp, PASSWORD};
+use crate::helpers::{PASSWORD, TestApp, error_code, spawn_app, unique_email};
 
 const LARGE: usize = 20_000;
 
@@ -14,8 +14,9 @@ const LARGE: usize = 20_000;
 async fn user_with_history(app: &TestApp) -> (String, String) {
     let token = app.signup(&unique_email(), PASSWORD).await["access_token"].as_str().unwrap().to_owned();
     let large = app.new_conversation(&token).await;
-    let contents: Vec<String> =
-        (0..LARGE).map(|i| format!("Message {i}: a line of history with \"quotes\", ünïcödé and\nnewlines. {}", "x".repeat(200))).collect();
+    let contents: Vec<String> = (0..LARGE)
+        .map(|i| format!("Message {i}: a line of history with \"quotes\", ünïcödé and\nnewlines. {}", "x".repeat(200)))
+        .collect();
     let db = parley::db::Database::connect(&app.db_url).await.unwrap();
     db.add_message_history(large.parse().unwrap(), &contents).await.unwrap();
     db.close().await;
@@ -34,7 +35,12 @@ async fn the_json_export_streams_a_large_history_and_round_trips_every_message()
     let response = app.get_authed("/api/v1/me/export", &token).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
-    assert!(response.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment; filename=\"parley-export-"));
+    assert!(
+        response.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"parley-export-")
+    );
     assert!(response.headers().get(header::CONTENT_LENGTH).is_none(), "streamed, not assembled first");
     // The body arrives in pieces no larger than a page of messages: the server never holds it whole.
     let mut body = Vec::new();
@@ -63,7 +69,12 @@ async fn the_json_export_streams_a_large_history_and_round_trips_every_message()
         assert_eq!(message["conversation_id"], large.as_str());
     }
     // What the API pages give is what the export holds.
-    let page: Value = app.get_authed(&format!("/api/v1/conversations/{large}/messages?limit=100"), &token).await.json().await.unwrap();
+    let page: Value = app
+        .get_authed(&format!("/api/v1/conversations/{large}/messages?limit=100"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["messages"].as_array().unwrap()[..], messages[LARGE - 100..]);
     let small = conversations.iter().find(|c| c["id"] != large.as_str()).unwrap();
     assert_eq!(small["messages"].as_array().unwrap().len(), 2, "the message and the reply");

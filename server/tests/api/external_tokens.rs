@@ -2,19 +2,19 @@
 //! served by a real HTTP server on loopback inside the test, or with a shared HS256 secret.
 
 use std::sync::{
-    atomic::{AtomicUsize, Ordering},
     Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
 };
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::{
     rand::SystemRandom,
-    signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING},
+    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair},
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app_with, unique_email, PASSWORD};
+use crate::helpers::{PASSWORD, error_code, spawn_app_with, unique_email};
 
 const ISSUER: &str = "https://idp.example.test/auth/v1";
 const AUDIENCE: &str = "authenticated";
@@ -215,7 +215,12 @@ async fn wrong_issuer_audience_expiry_or_algorithm_is_refused() {
     // algorithm-confusion attack) and whatever the kid.
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("k".to_owned());
-    let confused = jsonwebtoken::encode(&header, &claims("u-3", &email), &EncodingKey::from_secret(key.jwk.to_string().as_bytes())).unwrap();
+    let confused = jsonwebtoken::encode(
+        &header,
+        &claims("u-3", &email),
+        &EncodingKey::from_secret(key.jwk.to_string().as_bytes()),
+    )
+    .unwrap();
     assert_eq!(error_code(app.get_authed("/api/v1/me", &confused).await, 401).await, "unauthorized");
     // Nor `none`.
     let payload = URL_SAFE_NO_PAD.encode(claims("u-3", &email).to_string());
@@ -249,8 +254,12 @@ async fn a_shared_secret_provider_accepts_hs256_tokens() {
     ])
     .await;
     let token = |secret: &str| {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims("supabase-user", &unique_email()), &EncodingKey::from_secret(secret.as_bytes()))
-            .unwrap()
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims("supabase-user", &unique_email()),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     };
     assert_eq!(app.get_authed("/api/v1/me", &token(secret)).await.status(), 200);
     assert_eq!(app.get_authed("/api/v1/me", &token("another-secret-of-at-least-32-bytes!!")).await.status(), 401);
@@ -288,7 +297,8 @@ async fn a_verified_provider_email_links_to_the_account_whose_email_is_verified(
     let link = app.link_token(&email, 1, "/verify-email").await;
     assert_eq!(app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await.status(), 204);
 
-    let me: Value = app.get_authed("/api/v1/me", &sign(&key, &verified_claims("same-person", &email))).await.json().await.unwrap();
+    let me: Value =
+        app.get_authed("/api/v1/me", &sign(&key, &verified_claims("same-person", &email))).await.json().await.unwrap();
     assert_eq!(me["id"], owner["user"]["id"], "both vouch for the mailbox: one account");
     assert_eq!(crate::helpers::sql(&app.db_url, "SELECT count(*) FROM users").await, Some(1));
 }
@@ -322,7 +332,9 @@ async fn provider_logins_are_listed_and_end_like_any_other() {
     assert_eq!(app.get_authed("/api/v1/me", &current).await.status(), 200);
     assert_eq!(app.post_json("/api/v1/auth/password-reset", &json!({ "email": email })).await.status(), 202);
     let reset = app.link_token(&email, 1, "/reset-password").await;
-    let confirmed = app.post_json("/api/v1/auth/password-reset/confirm", &json!({ "token": reset, "password": "Brand-new-pass-42" })).await;
+    let confirmed = app
+        .post_json("/api/v1/auth/password-reset/confirm", &json!({ "token": reset, "password": "Brand-new-pass-42" }))
+        .await;
     assert_eq!(confirmed.status(), 204);
     assert_eq!(app.get_authed("/api/v1/me", &current).await.status(), 401);
 }

@@ -1,7 +1,10 @@
-use std::{str::FromStr, time::{Duration, Instant}};
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
-use serde_json::{json, Value};
-use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions, Connection};
+use serde_json::{Value, json};
+use sqlx::{ConnectOptions, Connection, sqlite::SqliteConnectOptions};
 
 use crate::helpers::{fresh_database_url, spawn_app, spawn_app_on, sql, sqlite_url};
 
@@ -39,15 +42,8 @@ async fn health_answers_503_within_a_second_while_the_sqlite_file_is_locked_then
 
     // Another process holds the write lock and does not let go, as a stuck migration or a hung batch job
     // would.
-    let mut intruder = SqliteConnectOptions::from_str(&db_url)
-        .unwrap()
-        .connect()
-        .await
-        .expect("second connection");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut intruder)
-        .await
-        .expect("take the write lock");
+    let mut intruder = SqliteConnectOptions::from_str(&db_url).unwrap().connect().await.expect("second connection");
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut intruder).await.expect("take the write lock");
 
     let started = Instant::now();
     let response = app.get("/health").await;
@@ -87,7 +83,8 @@ async fn migrating_twice_is_harmless_and_data_survives_a_restart() {
     let db = parley::db::Database::connect(&db_url).await.unwrap();
     db.migrate().await.expect("a third migration run is a no-op");
     db.close().await;
-    let kept = sql(&db_url, "SELECT count(*) FROM app_meta WHERE key = 'written_before_restart' AND value = 'yes'").await;
+    let kept =
+        sql(&db_url, "SELECT count(*) FROM app_meta WHERE key = 'written_before_restart' AND value = 'yes'").await;
     assert_eq!(kept, Some(1), "data written before the restarts is still there");
 }
 

@@ -1,6 +1,6 @@
 use std::{net::SocketAddr, path::Path};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use parley::{
     config::Config,
@@ -44,7 +44,13 @@ impl TestApp {
     }
 
     /// Sends `method path` with a bearer token and an optional JSON body.
-    pub async fn send_authed(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> reqwest::Response {
+    pub async fn send_authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
         let mut request = self.client.request(method, self.url(path)).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(body);
@@ -79,7 +85,8 @@ impl TestApp {
     /// Sends a message (JSON, not streamed) and returns `{message, reply}`.
     pub async fn say(&self, token: &str, conversation: &str, content: &str) -> Value {
         let path = format!("/api/v1/conversations/{conversation}/messages");
-        let response = self.send_authed(reqwest::Method::POST, &path, token, Some(&json!({ "content": content }))).await;
+        let response =
+            self.send_authed(reqwest::Method::POST, &path, token, Some(&json!({ "content": content }))).await;
         assert_eq!(response.status(), 201, "sending {content:?}");
         response.json().await.unwrap()
     }
@@ -213,10 +220,7 @@ async fn start(mut config: Config) -> Result<TestApp, StartupError> {
     }));
     Ok(TestApp {
         addr,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client"),
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client"),
         db_url,
         outbox,
         stop: Some(stop),
@@ -257,7 +261,10 @@ impl TestApp {
             if mail.len() >= count {
                 return mail.into_iter().nth(count - 1).unwrap();
             }
-            assert!(started.elapsed() < std::time::Duration::from_secs(10), "no mail #{count} with {needle:?} for {to} in 10 s");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "no mail #{count} with {needle:?} for {to} in 10 s"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
@@ -272,7 +279,8 @@ impl TestApp {
 /// The `token` of the first link to `path` in a message.
 pub fn link_token_in(mail: &str, path: &str) -> Option<String> {
     let start = mail.find(&format!("{path}?token="))? + path.len() + "?token=".len();
-    let token: String = mail[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let token: String =
+        mail[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     (!token.is_empty()).then_some(token)
 }
 
@@ -414,5 +422,7 @@ pub async fn all_messages(client: &reqwest::Client, base: &str, token: &str, con
 
 /// `text` as a URL query value: everything but ASCII letters and digits percent-encoded.
 pub fn url_encoded(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -1,11 +1,11 @@
 //! Access tokens that must be refused with 401.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, unique_email, PASSWORD, TEST_SECRET};
+use crate::helpers::{PASSWORD, TEST_SECRET, error_code, spawn_app, unique_email};
 
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
@@ -30,7 +30,11 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     let claims = claims_of(&good);
     assert_eq!(claims["iss"], "parley");
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
-    assert_eq!(app.get_authed("/api/v1/me", &sign(&claims, Algorithm::HS256, TEST_SECRET)).await.status(), 200, "control: a re-signed copy works");
+    assert_eq!(
+        app.get_authed("/api/v1/me", &sign(&claims, Algorithm::HS256, TEST_SECRET)).await.status(),
+        200,
+        "control: a re-signed copy works"
+    );
 
     let with = |key: &str, value: Value| {
         let mut changed = claims.clone();
@@ -44,14 +48,25 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     };
     let now = chrono::Utc::now().timestamp();
     let documented_only = sign(&without("sid"), Algorithm::HS256, TEST_SECRET);
-    assert_eq!(app.get_authed("/api/v1/me", &documented_only).await.status(), 200, "control: API.md's claims alone are enough");
+    assert_eq!(
+        app.get_authed("/api/v1/me", &documented_only).await.status(),
+        200,
+        "control: API.md's claims alone are enough"
+    );
     let mut tampered = good.clone();
     tampered.pop();
     tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
 
     let cases: Vec<(String, &str)> = vec![
         (tampered, "tampered signature"),
-        (sign(&with("sub", json!(uuid::Uuid::now_v7().to_string())), Algorithm::HS256, "another-secret-of-at-least-32-bytes!!"), "signed with another key"),
+        (
+            sign(
+                &with("sub", json!(uuid::Uuid::now_v7().to_string())),
+                Algorithm::HS256,
+                "another-secret-of-at-least-32-bytes!!",
+            ),
+            "signed with another key",
+        ),
         (unsigned(&claims), "alg: none"),
         (sign(&claims, Algorithm::HS512, TEST_SECRET), "another algorithm (HS512)"),
         (sign(&with("exp", json!(now - 5)), Algorithm::HS256, TEST_SECRET), "expired"),

@@ -2,16 +2,18 @@
 //! tools, add a task and list it back, as the token's user only; no token, no protocol.
 
 use rmcp::{
-    model::CallToolRequestParams,
-    transport::{streamable_http_client::StreamableHttpClientTransportConfig, StreamableHttpClientTransport},
     ServiceExt,
+    model::CallToolRequestParams,
+    transport::{StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig},
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::helpers::{error_code, spawn_app};
 
 async fn client_for(url: String, token: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
-    let transport = StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(url).auth_header(token));
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url).auth_header(token),
+    );
     ().serve(transport).await.expect("the MCP handshake succeeds")
 }
 
@@ -34,12 +36,18 @@ async fn an_mcp_client_lists_the_tools_and_manages_the_users_tasks() {
 
     let info = client.peer_info().expect("the server introduced itself");
     assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("parley"));
-    let mut names: Vec<String> = client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    let mut names: Vec<String> =
+        client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     names.sort();
-    assert_eq!(names, ["add_task", "complete_task", "delete_task", "list_tasks", "search_conversations", "update_task"]);
+    assert_eq!(
+        names,
+        ["add_task", "complete_task", "delete_task", "list_tasks", "search_conversations", "update_task"]
+    );
 
     let added = client
-        .call_tool(CallToolRequestParams::new("add_task").with_arguments(arguments(json!({ "title": "Review the MCP spec" }))))
+        .call_tool(
+            CallToolRequestParams::new("add_task").with_arguments(arguments(json!({ "title": "Review the MCP spec" }))),
+        )
         .await
         .unwrap();
     assert_eq!(added.is_error, Some(false));
@@ -74,10 +82,8 @@ async fn mcp_without_a_valid_token_is_401() {
     });
     let client = reqwest::Client::new();
     for auth in [None, Some("Bearer not.a.token")] {
-        let mut request = client
-            .post(app.url("/mcp"))
-            .header("Accept", "application/json, text/event-stream")
-            .json(&initialize);
+        let mut request =
+            client.post(app.url("/mcp")).header("Accept", "application/json, text/event-stream").json(&initialize);
         if let Some(auth) = auth {
             request = request.header("Authorization", auth);
         }

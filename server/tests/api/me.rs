@@ -1,9 +1,9 @@
 //! `/api/v1/me` and `/api/v1/me/password`.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, unique_email, PASSWORD};
+use crate::helpers::{PASSWORD, error_code, spawn_app, unique_email};
 
 #[tokio::test]
 async fn me_returns_the_signed_in_user() {
@@ -35,13 +35,15 @@ async fn the_display_name_can_be_changed_within_its_limits() {
     let login = app.signup(&unique_email(), PASSWORD).await;
     let token = login["access_token"].as_str().unwrap();
 
-    let response = app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "display_name": "  Lovelace " }))).await;
+    let response =
+        app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "display_name": "  Lovelace " }))).await;
     assert_eq!(response.status(), 200);
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["display_name"], "Lovelace");
 
     for (name, why) in [("   ", "blank"), (&"n".repeat(81) as &str, "81 characters")] {
-        let response = app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "display_name": name }))).await;
+        let response =
+            app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "display_name": name }))).await;
         assert_eq!(response.status(), 400, "{why}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "validation_failed", "{why}");
@@ -61,7 +63,8 @@ async fn custom_instructions_are_kept_returned_limited_and_cleared() {
     let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
     assert_eq!(me["instructions"], Value::Null, "none at first");
 
-    let set = app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "instructions": "I teach maths." }))).await;
+    let set =
+        app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&json!({ "instructions": "I teach maths." }))).await;
     assert_eq!(set.status(), 200);
     let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
     assert_eq!(me["instructions"], "I teach maths.");
@@ -73,7 +76,11 @@ async fn custom_instructions_are_kept_returned_limited_and_cleared() {
     let body: Value = refused.json().await.unwrap();
     assert!(body["error"]["fields"]["instructions"].is_array(), "{body}");
     let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
-    assert_eq!((me["instructions"].as_str(), me["display_name"].as_str()), (Some("I teach maths."), None), "nothing changed");
+    assert_eq!(
+        (me["instructions"].as_str(), me["display_name"].as_str()),
+        (Some("I teach maths."), None),
+        "nothing changed"
+    );
     let longest = json!({ "instructions": "é".repeat(4_000) });
     assert_eq!(app.send_authed(Method::PATCH, "/api/v1/me", token, Some(&longest)).await.status(), 200);
 
@@ -92,16 +99,31 @@ async fn changing_the_password_checks_the_current_one_and_ends_every_other_login
     let new_password = "Brand-new-pass-2";
 
     let wrong = app
-        .send_authed(Method::POST, "/api/v1/me/password", token, Some(&json!({ "current_password": "Nope-nope-1", "new_password": new_password })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/password",
+            token,
+            Some(&json!({ "current_password": "Nope-nope-1", "new_password": new_password })),
+        )
         .await;
     assert_eq!(error_code(wrong, 401).await, "invalid_credentials");
     let weak = app
-        .send_authed(Method::POST, "/api/v1/me/password", token, Some(&json!({ "current_password": PASSWORD, "new_password": "weak" })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/password",
+            token,
+            Some(&json!({ "current_password": PASSWORD, "new_password": "weak" })),
+        )
         .await;
     assert_eq!(error_code(weak, 400).await, "validation_failed");
 
     let changed = app
-        .send_authed(Method::POST, "/api/v1/me/password", token, Some(&json!({ "current_password": PASSWORD, "new_password": new_password })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/password",
+            token,
+            Some(&json!({ "current_password": PASSWORD, "new_password": new_password })),
+        )
         .await;
     assert_eq!(changed.status(), 204);
 
@@ -119,7 +141,8 @@ async fn deleting_the_account_needs_the_password_and_removes_everything() {
     let login = app.signup(&email, PASSWORD).await;
     let token = login["access_token"].as_str().unwrap();
 
-    let wrong = app.send_authed(Method::DELETE, "/api/v1/me", token, Some(&json!({ "password": "Wrong-pass-1" }))).await;
+    let wrong =
+        app.send_authed(Method::DELETE, "/api/v1/me", token, Some(&json!({ "password": "Wrong-pass-1" }))).await;
     assert_eq!(error_code(wrong, 401).await, "invalid_credentials");
     assert_eq!(app.get_authed("/api/v1/me", token).await.status(), 200, "a refused delete deletes nothing");
 

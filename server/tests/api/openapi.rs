@@ -65,9 +65,7 @@ async fn every_operation_documents_the_statuses_it_can_answer() {
         }
     }
     // The one the fuzzer tripped over first.
-    let refresh = app
-        .post_json("/api/v1/auth/refresh", &serde_json::json!({ "refresh_token": 42 }))
-        .await;
+    let refresh = app.post_json("/api/v1/auth/refresh", &serde_json::json!({ "refresh_token": 42 })).await;
     assert_eq!(refresh.status(), 400);
     assert!(doc["paths"]["/api/v1/auth/refresh"]["post"]["responses"]["400"].is_object());
 }

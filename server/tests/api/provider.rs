@@ -2,10 +2,10 @@
 
 use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
-use axum::{body::Body, extract::Path, http::StatusCode, response::Response, routing::post, Router};
+use axum::{Router, body::Body, extract::Path, http::StatusCode, response::Response, routing::post};
 use futures_util::stream;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::helpers::{error_code, spawn_app_with};
 
@@ -28,7 +28,8 @@ async fn fake_completions(Path(behaviour): Path<String>, body: String) -> Respon
     match behaviour.as_str() {
         "ok" => {
             let echo = format!("You said {}", last["content"].as_str().unwrap_or(""));
-            let mut parts: Vec<String> = vec![format!("data: {}\n\n", json!({ "choices": [{ "delta": { "role": "assistant" } }] }))];
+            let mut parts: Vec<String> =
+                vec![format!("data: {}\n\n", json!({ "choices": [{ "delta": { "role": "assistant" } }] }))];
             parts.extend(echo.split_inclusive(' ').map(chunk));
             parts.push("data: [DONE]\n\n".to_owned());
             streamed(parts, Duration::from_millis(5))
@@ -36,15 +37,19 @@ async fn fake_completions(Path(behaviour): Path<String>, body: String) -> Respon
         // Describes the first message it was given: where custom instructions must be.
         "first" => {
             let first = request["messages"].as_array().and_then(|m| m.first()).cloned().unwrap_or_default();
-            let text = format!("First {}: {}", first["role"].as_str().unwrap_or("?"), first["content"].as_str().unwrap_or(""));
+            let text =
+                format!("First {}: {}", first["role"].as_str().unwrap_or("?"), first["content"].as_str().unwrap_or(""));
             streamed(vec![chunk(&text), "data: [DONE]\n\n".to_owned()], Duration::from_millis(1))
         }
         // Function calling: the tools this behaviour calls in its first answer, then (once results are
         // back) an answer in words quoting them; "tools-forever" never stops calling.
         tools if tools.starts_with("tools-") => {
             let messages = request["messages"].as_array().cloned().unwrap_or_default();
-            let results: Vec<String> =
-                messages.iter().filter(|m| m["role"] == "tool").map(|m| m["content"].as_str().unwrap_or("").to_owned()).collect();
+            let results: Vec<String> = messages
+                .iter()
+                .filter(|m| m["role"] == "tool")
+                .map(|m| m["content"].as_str().unwrap_or("").to_owned())
+                .collect();
             let offered = request["tools"].as_array().map_or(0, Vec::len);
             let calls: Vec<(&str, &str)> = match tools {
                 "tools-one" => vec![("add_task", r#"{"title": "Buy oat milk"}"#)],
@@ -61,19 +66,31 @@ async fn fake_completions(Path(behaviour): Path<String>, body: String) -> Respon
                     let (a, b) = arguments.split_at(arguments.len() / 2);
                     for piece in [a, b] {
                         let more = json!({ "index": index, "function": { "arguments": piece } });
-                        parts.push(format!("data: {}\n\n", json!({ "choices": [{ "delta": { "tool_calls": [more] } }] })));
+                        parts.push(format!(
+                            "data: {}\n\n",
+                            json!({ "choices": [{ "delta": { "tool_calls": [more] } }] })
+                        ));
                     }
                 }
-                parts.push(format!("data: {}\n\n", json!({ "choices": [{ "delta": {}, "finish_reason": "tool_calls" }] })));
+                parts.push(format!(
+                    "data: {}\n\n",
+                    json!({ "choices": [{ "delta": {}, "finish_reason": "tool_calls" }] })
+                ));
             } else {
-                parts.push(chunk(&format!("Saw {} results of {offered} tools: {}", results.len(), results.join(" | "))));
+                parts.push(chunk(&format!(
+                    "Saw {} results of {offered} tools: {}",
+                    results.len(),
+                    results.join(" | ")
+                )));
             }
             parts.push("data: [DONE]\n\n".to_owned());
             streamed(parts, Duration::from_millis(1))
         }
         "error" => Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::from("boom")).unwrap(),
         "stall" => streamed(vec![chunk("Thinking"), chunk(" slowly")], Duration::from_secs(3)),
-        "garbage" => streamed(vec![chunk("Fine so far"), "data: {this is not json\n\n".to_owned()], Duration::from_millis(5)),
+        "garbage" => {
+            streamed(vec![chunk("Fine so far"), "data: {this is not json\n\n".to_owned()], Duration::from_millis(5))
+        }
         _ => Response::builder().status(StatusCode::NOT_FOUND).body(Body::empty()).unwrap(),
     }
 }
@@ -144,7 +161,11 @@ async fn after_a_failure_the_reply_can_be_retried() {
     assert_eq!(error_code(failed, 502).await, "assistant_unavailable");
 
     let retried = app.send_authed(Method::POST, &format!("/api/v1/conversations/{id}/reply"), &token, None).await;
-    assert_eq!(error_code(retried, 502).await, "assistant_unavailable", "the fake still fails, but the retry is accepted");
+    assert_eq!(
+        error_code(retried, 502).await,
+        "assistant_unavailable",
+        "the fake still fails, but the retry is accepted"
+    );
     let history: Value = app.get_authed(&path, &token).await.json().await.unwrap();
     assert_eq!(history["messages"].as_array().unwrap().len(), 1, "retrying never duplicates the user's message");
 }
@@ -153,7 +174,12 @@ async fn after_a_failure_the_reply_can_be_retried() {
 async fn custom_instructions_arrive_as_the_system_message() {
     let provider = fake_provider().await;
     let base_url = format!("http://{provider}/first/v1");
-    let app = spawn_app_with(&[("ASSISTANT_BASE_URL", &base_url), ("ASSISTANT_MODEL", "fake-model"), ("ASSISTANT_API_KEY", "sk-test")]).await;
+    let app = spawn_app_with(&[
+        ("ASSISTANT_BASE_URL", &base_url),
+        ("ASSISTANT_MODEL", "fake-model"),
+        ("ASSISTANT_API_KEY", "sk-test"),
+    ])
+    .await;
     let token = app.new_user_token().await;
     let id = app.new_conversation(&token).await;
     let path = format!("/api/v1/conversations/{id}/messages");
@@ -163,7 +189,12 @@ async fn custom_instructions_arrive_as_the_system_message() {
     assert_eq!(plain["reply"]["content"], "First user: hello", "no instructions, no system message");
 
     let me = app
-        .send_authed(Method::PATCH, "/api/v1/me", &token, Some(&json!({ "instructions": "  I grow tomatoes; answer briefly.  " })))
+        .send_authed(
+            Method::PATCH,
+            "/api/v1/me",
+            &token,
+            Some(&json!({ "instructions": "  I grow tomatoes; answer briefly.  " })),
+        )
         .await;
     let me: Value = me.json().await.unwrap();
     assert_eq!(me["instructions"], "I grow tomatoes; answer briefly.");
@@ -177,7 +208,12 @@ async fn custom_instructions_arrive_as_the_system_message() {
 async fn ask_with_tools(behaviour: &str, content: &str) -> (crate::helpers::TestApp, String, Value) {
     let provider = fake_provider().await;
     let base_url = format!("http://{provider}/{behaviour}/v1");
-    let app = spawn_app_with(&[("ASSISTANT_BASE_URL", &base_url), ("ASSISTANT_MODEL", "fake-model"), ("ASSISTANT_API_KEY", "sk-test")]).await;
+    let app = spawn_app_with(&[
+        ("ASSISTANT_BASE_URL", &base_url),
+        ("ASSISTANT_MODEL", "fake-model"),
+        ("ASSISTANT_API_KEY", "sk-test"),
+    ])
+    .await;
     let token = app.new_user_token().await;
     let id = app.new_conversation(&token).await;
     let path = format!("/api/v1/conversations/{id}/messages");
@@ -212,9 +248,13 @@ async fn a_tool_call_is_run_for_the_user_and_its_result_sent_back() {
 #[tokio::test]
 async fn two_tool_calls_in_one_answer_run_in_order() {
     let (app, token, reply) = ask_with_tools("tools-two", "plan my day").await;
-    let names: Vec<&str> = reply["tool_calls"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        reply["tool_calls"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["add_task", "list_tasks"]);
-    assert_eq!(reply["tool_calls"][1]["result"]["tasks"][0]["title"], "Water the tomatoes", "the second saw the first's work");
+    assert_eq!(
+        reply["tool_calls"][1]["result"]["tasks"][0]["title"], "Water the tomatoes",
+        "the second saw the first's work"
+    );
     assert!(reply["content"].as_str().unwrap().starts_with("Saw 2 results"), "{}", reply["content"]);
     assert_eq!(task_titles(&app, &token).await, ["Water the tomatoes"]);
 }

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::json;
 
-use crate::helpers::{error_code, spawn_app_with, unique_email, PASSWORD};
+use crate::helpers::{PASSWORD, error_code, spawn_app_with, unique_email};
 
 fn client_from(ip: [u8; 4]) -> reqwest::Client {
     reqwest::Client::builder().local_address(IpAddr::V4(Ipv4Addr::from(ip))).build().unwrap()
@@ -16,7 +16,10 @@ async fn auth_requests_per_ip_are_limited_and_other_ips_are_unaffected() {
     let busy = client_from([127, 0, 0, 1]);
     let other = client_from([127, 0, 0, 2]);
     let login = |client: &reqwest::Client| {
-        client.post(app.url("/api/v1/auth/login")).json(&json!({ "email": unique_email(), "password": PASSWORD })).send()
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "email": unique_email(), "password": PASSWORD }))
+            .send()
     };
 
     for attempt in 1..=5 {
@@ -26,7 +29,12 @@ async fn auth_requests_per_ip_are_limited_and_other_ips_are_unaffected() {
     let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
     assert_eq!(error_code(refused, 429).await, "rate_limited");
-    let signup = busy.post(app.url("/api/v1/auth/signup")).json(&json!({ "email": unique_email(), "password": PASSWORD })).send().await.unwrap();
+    let signup = busy
+        .post(app.url("/api/v1/auth/signup"))
+        .json(&json!({ "email": unique_email(), "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(signup.status(), 429, "signup shares the per-IP budget");
 
     assert_eq!(login(&other).await.unwrap().status(), 401, "another IP is not limited");

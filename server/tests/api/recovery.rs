@@ -1,9 +1,9 @@
 //! Password reset, email verification and email change: links sent to the outbox, used once.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, spawn_app_with, sql, unique_email, PASSWORD};
+use crate::helpers::{PASSWORD, error_code, spawn_app, spawn_app_with, sql, unique_email};
 
 const NEW_PASSWORD: &str = "Brand-new-pass-42";
 
@@ -64,7 +64,8 @@ async fn reset_answers_alike_for_unknown_addresses_and_sends_them_nothing() {
     let for_unknown = ask_reset(&app, &unknown).await;
     assert_eq!(for_known.status(), for_unknown.status());
     let headers = |r: &reqwest::Response| {
-        let mut names: Vec<_> = r.headers().keys().map(|k| k.as_str().to_owned()).filter(|k| k != "x-request-id" && k != "date").collect();
+        let mut names: Vec<_> =
+            r.headers().keys().map(|k| k.as_str().to_owned()).filter(|k| k != "x-request-id" && k != "date").collect();
         names.sort();
         names
     };
@@ -170,16 +171,31 @@ async fn an_email_change_applies_only_after_the_link_sent_to_the_new_address() {
     let token = login["access_token"].as_str().unwrap();
 
     let wrong = app
-        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": new, "current_password": "Wrong-pass-1" })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/email",
+            token,
+            Some(&json!({ "email": new, "current_password": "Wrong-pass-1" })),
+        )
         .await;
     assert_eq!(error_code(wrong, 401).await, "invalid_credentials");
     let invalid = app
-        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": "nope", "current_password": PASSWORD })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/email",
+            token,
+            Some(&json!({ "email": "nope", "current_password": PASSWORD })),
+        )
         .await;
     assert_eq!(error_code(invalid, 400).await, "validation_failed");
 
     let asked = app
-        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": new, "current_password": PASSWORD })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/email",
+            token,
+            Some(&json!({ "email": new, "current_password": PASSWORD })),
+        )
         .await;
     assert_eq!(asked.status(), 202);
     let link = app.link_token(&new, 1, "/verify-email").await;
@@ -204,7 +220,12 @@ async fn an_email_change_to_a_taken_address_changes_nothing_and_tells_its_owner(
     let token = login["access_token"].as_str().unwrap();
 
     let asked = app
-        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": bob, "current_password": PASSWORD })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/email",
+            token,
+            Some(&json!({ "email": bob, "current_password": PASSWORD })),
+        )
         .await;
     assert_eq!(asked.status(), 202, "the answer does not reveal that the address has an account");
     let notice = app.wait_for_mail_with(&bob, "Subject: Your address and Parley", 1).await;
@@ -268,7 +289,10 @@ async fn smtp_sink(answer: bool) -> (String, tokio::sync::mpsc::UnboundedReceive
 
 /// The next message the sink took, waiting at most 10 s.
 async fn next_mail(received: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
-    tokio::time::timeout(std::time::Duration::from_secs(10), received.recv()).await.expect("mail within 10 s").expect("the sink runs")
+    tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
+        .await
+        .expect("mail within 10 s")
+        .expect("the sink runs")
 }
 
 #[tokio::test]
@@ -278,7 +302,10 @@ async fn reset_mail_goes_out_over_smtp() {
     let email = unique_email();
     app.signup(&email, PASSWORD).await;
     let verification = next_mail(&mut received).await;
-    assert!(verification.contains(&format!("To: {email}")) && verification.contains("/verify-email?token="), "{verification}");
+    assert!(
+        verification.contains(&format!("To: {email}")) && verification.contains("/verify-email?token="),
+        "{verification}"
+    );
 
     assert_eq!(ask_reset(&app, &email).await.status(), 202);
     let reset = next_mail(&mut received).await;
@@ -302,8 +329,10 @@ async fn a_mail_server_that_hangs_holds_up_no_request() {
     let guard = std::time::Duration::from_secs(10);
     let reset = tokio::time::timeout(guard, ask_reset(&app, &email)).await.expect("the reset request answers");
     assert_eq!(reset.status(), 202);
-    let token = app.login(&email, PASSWORD).await.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
-    let resend = tokio::time::timeout(guard, app.send_authed(Method::POST, "/api/v1/me/verification", &token, None)).await;
+    let token =
+        app.login(&email, PASSWORD).await.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let resend =
+        tokio::time::timeout(guard, app.send_authed(Method::POST, "/api/v1/me/verification", &token, None)).await;
     assert_eq!(resend.expect("the resend answers").status(), 202);
 }
 
@@ -311,7 +340,12 @@ async fn a_mail_server_that_hangs_holds_up_no_request() {
 
 async fn ask_email_change(app: &crate::helpers::TestApp, token: &str, new: &str) {
     let asked = app
-        .send_authed(Method::POST, "/api/v1/me/email", token, Some(&json!({ "email": new, "current_password": PASSWORD })))
+        .send_authed(
+            Method::POST,
+            "/api/v1/me/email",
+            token,
+            Some(&json!({ "email": new, "current_password": PASSWORD })),
+        )
         .await;
     assert_eq!(asked.status(), 202);
 }
@@ -421,7 +455,12 @@ async fn deleting_the_account_ends_its_links() {
     assert_eq!(ask_reset(&app, &owner).await.status(), 202);
     let reset = app.link_token(&owner, 1, "/reset-password").await;
     let deleted = app
-        .send_authed(Method::DELETE, "/api/v1/me", login["access_token"].as_str().unwrap(), Some(&json!({ "password": PASSWORD })))
+        .send_authed(
+            Method::DELETE,
+            "/api/v1/me",
+            login["access_token"].as_str().unwrap(),
+            Some(&json!({ "password": PASSWORD })),
+        )
         .await;
     assert_eq!(deleted.status(), 204);
     assert_eq!(error_code(confirm(&app, &reset, NEW_PASSWORD).await, 400).await, "validation_failed");

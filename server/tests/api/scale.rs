@@ -4,18 +4,18 @@
 use std::{
     collections::HashSet,
     sync::{
-        atomic::{AtomicUsize, Ordering},
         Arc,
+        atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::helpers::{
-    error_code, fresh_database_url, free_port, spawn_app, spawn_app_on, spawn_app_on_with, sql, sqlite_url,
-    all_messages, unique_email, user_with_conversation, ServerProcess, PASSWORD, TEST_SECRET,
+    PASSWORD, ServerProcess, TEST_SECRET, all_messages, error_code, free_port, fresh_database_url, spawn_app,
+    spawn_app_on, spawn_app_on_with, sql, sqlite_url, unique_email, user_with_conversation,
 };
 
 #[tokio::test]
@@ -76,7 +76,8 @@ async fn one_refresh_token_raced_on_two_instances_is_rotated_exactly_once() {
         let app = if i % 2 == 0 { &first } else { &second };
         app.refresh(&token)
     });
-    let statuses: Vec<u16> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
 
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "exactly one winner: {statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
@@ -110,7 +111,8 @@ async fn one_email_signed_up_at_once_on_two_instances_gets_one_account_and_409s(
 async fn housekeeping_run_by_every_instance_at_once_is_safe() {
     let app = spawn_app().await;
     sql(&app.db_url, "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ('expired', NULL, '{}', 1)").await;
-    sql(&app.db_url, "INSERT INTO rate_limit_hits (bucket, subject, window_start, hits) VALUES ('auth_ip', 'x', 1, 3)").await;
+    sql(&app.db_url, "INSERT INTO rate_limit_hits (bucket, subject, window_start, hits) VALUES ('auth_ip', 'x', 1, 3)")
+        .await;
     let live = app.signup(&unique_email(), PASSWORD).await;
 
     let mut instances = Vec::new();
@@ -126,7 +128,13 @@ async fn housekeeping_run_by_every_instance_at_once_is_safe() {
 }
 
 /// Posts `content` (JSON, not streamed) and returns the status, or `None` when no answer came.
-async fn post_message(client: &reqwest::Client, base: &str, token: &str, conversation: &str, content: &str) -> Option<u16> {
+async fn post_message(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    conversation: &str,
+    content: &str,
+) -> Option<u16> {
     let response = client
         .post(format!("{base}/api/v1/conversations/{conversation}/messages"))
         .bearer_auth(token)
@@ -185,7 +193,12 @@ async fn every_message_answered_201_survives_the_server_being_killed_mid_burst()
     let stored = all_messages(&client, &server.base, &token, &conversation).await;
     let stored: HashSet<&str> = stored.iter().filter_map(|m| m["content"].as_str()).collect();
     let lost: Vec<&String> = confirmed.iter().filter(|c| !stored.contains(c.as_str())).collect();
-    assert!(lost.is_empty(), "{} messages answered 201 were lost: {:?}", lost.len(), lost.iter().take(5).collect::<Vec<_>>());
+    assert!(
+        lost.is_empty(),
+        "{} messages answered 201 were lost: {:?}",
+        lost.len(),
+        lost.iter().take(5).collect::<Vec<_>>()
+    );
 }
 
 /// SQLite only: many writers at once must queue for the file's write lock, never fail with
@@ -214,8 +227,9 @@ async fn sqlite_takes_32_concurrent_writers_for_10_seconds_without_a_locking_err
                         break;
                     }
                     let path = format!("/api/v1/conversations/{conversation}/messages");
-                    let response =
-                        app.send_authed(Method::POST, &path, &token, Some(&json!({ "content": format!("w {i}") }))).await;
+                    let response = app
+                        .send_authed(Method::POST, &path, &token, Some(&json!({ "content": format!("w {i}") })))
+                        .await;
                     match response.status().as_u16() {
                         201 => created += 1,
                         status => failures.push(format!("{status}: {}", response.text().await.unwrap_or_default())),

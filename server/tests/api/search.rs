@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{error_code, spawn_app, sql, url_encoded, TestApp};
+use crate::helpers::{TestApp, error_code, spawn_app, sql, url_encoded};
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Value {
     let response = app.get_authed(&format!("/api/v1/search?q={}", url_encoded(q)), token).await;
@@ -32,12 +32,16 @@ async fn said(app: &TestApp, token: &str, content: &str) -> String {
     app.say(token, &conversation, content).await["message"]["id"].as_str().unwrap().to_owned()
 }
 
-
 #[tokio::test]
 async fn results_are_messages_best_match_first_with_snippet_and_highlights() {
     let app = spawn_app().await;
     let token = app.new_user_token().await;
-    let once = said(&app, &token, &format!("{} and then keyset pagination came up once, among other things", "Words about databases ".repeat(8))).await;
+    let once = said(
+        &app,
+        &token,
+        &format!("{} and then keyset pagination came up once, among other things", "Words about databases ".repeat(8)),
+    )
+    .await;
     let thrice = said(&app, &token, "Keyset keyset KEYSET").await;
     said(&app, &token, "Nothing relevant in this one").await;
 
@@ -76,10 +80,22 @@ async fn prefixes_phrases_case_and_diacritics() {
     let creme = said(&app, &token, "Crème brûlée for dessert").await;
     let reversed = said(&app, &token, "pagination before keyset, the other way round").await;
 
-    assert_eq!(sorted(found(&app, &token, "keys").await), sorted(vec![keyset.clone(), reversed.clone()]), "the last word matches as a prefix");
+    assert_eq!(
+        sorted(found(&app, &token, "keys").await),
+        sorted(vec![keyset.clone(), reversed.clone()]),
+        "the last word matches as a prefix"
+    );
     assert_eq!(found(&app, &token, "keys.").await, Vec::<String>::new(), "a word ended by punctuation is a whole word");
-    assert_eq!(found(&app, &token, r#""keyset pagination""#).await, vec![keyset.clone()], "a quoted phrase keeps its order");
-    assert_eq!(sorted(found(&app, &token, "pagination keyset").await), sorted(vec![keyset.clone(), reversed.clone()]), "bare words in any order");
+    assert_eq!(
+        found(&app, &token, r#""keyset pagination""#).await,
+        vec![keyset.clone()],
+        "a quoted phrase keeps its order"
+    );
+    assert_eq!(
+        sorted(found(&app, &token, "pagination keyset").await),
+        sorted(vec![keyset.clone(), reversed.clone()]),
+        "bare words in any order"
+    );
     assert_eq!(found(&app, &token, "CREME BRULEE").await, vec![creme.clone()], "case and diacritics fold");
     assert_eq!(found(&app, &token, "crème").await, vec![creme.clone()]);
     assert_eq!(found(&app, &token, "keyset dessert").await, Vec::<String>::new(), "every word must match");
@@ -113,18 +129,28 @@ async fn the_index_follows_edits_and_deletes() {
     let app = spawn_app().await;
     let token = app.new_user_token().await;
     let conversation = app.new_conversation(&token).await;
-    let id = app.say(&token, &conversation, "An original thought about zeppelins").await["message"]["id"].as_str().unwrap().to_owned();
+    let id = app.say(&token, &conversation, "An original thought about zeppelins").await["message"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(found(&app, &token, "zeppelins").await, vec![id.clone()]);
 
     // An edit, as a future edit feature (or an operator) would make it, straight in the database.
     sql(&app.db_url, "UPDATE messages SET content = 'A revised thought about balloons' WHERE content = 'An original thought about zeppelins'").await;
     assert_eq!(found(&app, &token, "balloons").await, vec![id.clone()], "the new words are found");
     let stale = search(&app, &token, "original").await;
-    assert!(stale["results"].as_array().unwrap().iter().all(|r| r["message_id"] != id), "the old words are gone: {stale}");
+    assert!(
+        stale["results"].as_array().unwrap().iter().all(|r| r["message_id"] != id),
+        "the old words are gone: {stale}"
+    );
 
     let path = format!("/api/v1/conversations/{conversation}");
     assert_eq!(app.send_authed(Method::DELETE, &path, &token, None).await.status(), 204);
-    assert_eq!(search(&app, &token, "balloons").await["results"], serde_json::json!([]), "deleted messages are gone from the index");
+    assert_eq!(
+        search(&app, &token, "balloons").await["results"],
+        serde_json::json!([]),
+        "deleted messages are gone from the index"
+    );
     assert_eq!(search(&app, &token, "zeppelins").await["results"], serde_json::json!([]));
 }
 
@@ -134,16 +160,39 @@ async fn hostile_queries_are_words_or_a_validation_error_never_a_500() {
     let token = app.new_user_token().await;
     let target = said(&app, &token, "near the OR gate, x-ray \"quotes\" and back\\slash").await;
 
-    for q in [r#"""#, "*", "NEAR(", "OR", "-", "\\", r#""unbalanced"#, "a AND (b OR", "^x", "col:val", "'", "%", "_", "&|!", ":*"] {
+    for q in [
+        r#"""#,
+        "*",
+        "NEAR(",
+        "OR",
+        "-",
+        "\\",
+        r#""unbalanced"#,
+        "a AND (b OR",
+        "^x",
+        "col:val",
+        "'",
+        "%",
+        "_",
+        "&|!",
+        ":*",
+    ] {
         let response = app.get_authed(&format!("/api/v1/search?q={}", url_encoded(q)), &token).await;
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap();
-        assert!(status == 200 || (status == 400 && body["error"]["code"] == "validation_failed"), "{q:?}: {status} {body}");
+        assert!(
+            status == 200 || (status == 400 && body["error"]["code"] == "validation_failed"),
+            "{q:?}: {status} {body}"
+        );
     }
     // Operator words are plain words.
     assert_eq!(found(&app, &token, "OR gate").await, vec![target.clone()]);
     assert_eq!(found(&app, &token, "NEAR(").await, vec![target.clone()]);
-    assert_eq!(found(&app, &token, r#"x-ray "quotes"#).await, vec![target.clone()], "an unbalanced quote quotes nothing");
+    assert_eq!(
+        found(&app, &token, r#"x-ray "quotes"#).await,
+        vec![target.clone()],
+        "an unbalanced quote quotes nothing"
+    );
 
     for q in ["", "   ", &"x".repeat(201), &"word ".repeat(2_000)] {
         let response = app.get_authed(&format!("/api/v1/search?q={}", url_encoded(q)), &token).await;

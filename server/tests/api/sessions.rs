@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{error_code, spawn_app, unique_email, PASSWORD};
+use crate::helpers::{PASSWORD, error_code, spawn_app, unique_email};
 
 async fn sessions(app: &crate::helpers::TestApp, token: &str) -> Vec<Value> {
     let response = app.get_authed("/api/v1/me/sessions", token).await;

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, TestApp};
+use crate::helpers::{TestApp, error_code, spawn_app};
 
 async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let actual = response.status().as_u16();
@@ -37,7 +37,8 @@ async fn a_task_is_created_read_changed_and_deleted() {
 
     // PATCH changes only what it names.
     let done = json_of(
-        app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "completed": true }))).await,
+        app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "completed": true })))
+            .await,
         200,
     )
     .await;
@@ -46,8 +47,13 @@ async fn a_task_is_created_read_changed_and_deleted() {
     assert_eq!(done["description"], "The barista kind");
     assert!(done["updated_at"].as_str() >= task["updated_at"].as_str());
     let renamed = json_of(
-        app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "title": "Buy milk", "description": null })))
-            .await,
+        app.send_authed(
+            Method::PATCH,
+            &format!("/api/v1/tasks/{id}"),
+            &token,
+            Some(&json!({ "title": "Buy milk", "description": null })),
+        )
+        .await,
         200,
     )
     .await;
@@ -71,7 +77,8 @@ async fn the_list_filters_by_completed_and_pages_newest_first_without_gaps_or_re
         let task = add(&app, &token, json!({ "title": format!("Task {n}") })).await;
         if n % 3 == 0 {
             let id = task["id"].as_str().unwrap();
-            app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "completed": true }))).await;
+            app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "completed": true })))
+                .await;
         }
         created.push(task["id"].as_str().unwrap().to_owned());
     }
@@ -158,15 +165,22 @@ async fn bad_input_is_refused_with_the_field_named() {
     let blank = app.send_authed(Method::POST, "/api/v1/tasks", &token, Some(&json!({ "title": "   " }))).await;
     assert_eq!(fields(blank).await, ["title"]);
     let long = json!({ "title": "x".repeat(201), "description": "y".repeat(2_001) });
-    assert_eq!(fields(app.send_authed(Method::POST, "/api/v1/tasks", &token, Some(&long)).await).await, ["description", "title"]);
-    let missing = app.send_authed(Method::POST, "/api/v1/tasks", &token, Some(&json!({ "description": "no title" }))).await;
+    assert_eq!(
+        fields(app.send_authed(Method::POST, "/api/v1/tasks", &token, Some(&long)).await).await,
+        ["description", "title"]
+    );
+    let missing =
+        app.send_authed(Method::POST, "/api/v1/tasks", &token, Some(&json!({ "description": "no title" }))).await;
     assert_eq!(error_code(missing, 400).await, "malformed_request");
 
     let task = add(&app, &token, json!({ "title": "Fine" })).await;
     let id = task["id"].as_str().unwrap();
-    let empty_title = app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "title": "" }))).await;
+    let empty_title =
+        app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "title": "" }))).await;
     assert_eq!(fields(empty_title).await, ["title"]);
-    let wrong_type = app.send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "completed": "yes" }))).await;
+    let wrong_type = app
+        .send_authed(Method::PATCH, &format!("/api/v1/tasks/{id}"), &token, Some(&json!({ "completed": "yes" })))
+        .await;
     assert_eq!(error_code(wrong_type, 400).await, "malformed_request");
 
     for query in ["completed=maybe", "limit=0", "limit=101", "limit=x", "cursor=not-a-cursor"] {
