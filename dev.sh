@@ -42,6 +42,15 @@ ensure_wasm_target() {
   fi
 }
 
+ensure_lint_tools() {
+  if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+    skip "rustfmt and clippy"
+  else
+    step "adding rustfmt and clippy"
+    rustup component add rustfmt clippy
+  fi
+}
+
 ensure_cargo_leptos() {
   if cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
     skip "cargo-leptos $CARGO_LEPTOS_VERSION"
@@ -105,6 +114,14 @@ cmd_run() {
   exec cargo leptos watch
 }
 
+check_code() {
+  step "checking the code: formatting, lints (the server, the bench, and app with each of its features) and the server's floors"
+  cargo fmt --check
+  cargo clippy --locked --all-targets -p parley -p parley-bench -p app -- -D warnings
+  cargo clippy --locked --lib -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+  python3 scripts/check-layers.py
+}
+
 cmd_test() {
   local started=$SECONDS
   ensure_wasm_target
@@ -115,6 +132,8 @@ cmd_test() {
   ensure_postgres
   ensure_nginx
   ensure_end2end_packages
+  ensure_lint_tools
+  check_code
 
   step "starting a throwaway PostgreSQL on a loopback port"
   PG_DIR="$(mktemp -d /tmp/parley-pg-XXXXXX)"

@@ -1,22 +1,14 @@
-//! The Parley server: configuration, storage, HTTP routes and the Leptos pages, wired together in
-//! [`startup`].
+//! The Parley server, in floors (`ARCHITECTURE.md`). Each may use the floors below it, never one above:
+//!
+//! - [`web`]: the ways in (JSON API, the pages' server functions, MCP, health) and what they share;
+//! - [`services`]: the domain (accounts, chat, tasks, export, the assistant and its tools, mail);
+//! - [`db`]: storage, all the SQL, for SQLite and PostgreSQL;
+//! - [`support`]: configuration, telemetry, the error vocabulary, the search language.
+//!
+//! [`startup`] wires them together; `main` and the integration tests both start the app through it.
 
-pub mod api;
-pub mod assistant;
-pub mod auth;
-pub mod browser;
-pub mod chat;
-pub mod config;
 pub mod db;
-pub mod error;
-pub mod export;
-pub mod fields;
-pub mod mail;
-pub mod mcp;
-pub mod routes;
-pub mod search;
-pub mod security;
+pub mod services;
 pub mod startup;
-pub mod tasks;
-pub mod telemetry;
-pub mod tools;
+pub mod support;
+pub mod web;

@@ -1,10 +1,9 @@
 use std::process::ExitCode;
 
 use parley::{
-    config::Config,
     db::{Database, DbTarget, transfer},
     startup::{Application, shutdown_signal},
-    telemetry,
+    support::{config::Config, telemetry},
 };
 
 // Page renders allocate many small objects on every worker thread; glibc's malloc spent a fifth of the
@@ -58,7 +57,7 @@ async fn copy_from_sqlite(source: &str) -> ExitCode {
         return ExitCode::from(2);
     };
     // Opening a SQLite URL creates a missing file; a mistyped path must not "copy" an empty database.
-    match DbTarget::parse(source) {
+    match parley::db::target(source) {
         Ok(DbTarget::Sqlite(options)) if options.get_filename().exists() => {}
         Ok(DbTarget::Sqlite(options)) => {
             eprintln!("parley: there is no SQLite database at {}", options.get_filename().display());

@@ -1,81 +1,32 @@
 //! Building and running the application. `main` and the integration tests both go through
 //! [`Application::build`], so the tests exercise exactly what production runs.
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    sync::{Arc, OnceLock},
-};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use app::server_fns::{accounts::Accounts, chat::Chat, tasks::Tasks};
-use axum::{Router, extract::FromRef, http::header, middleware, routing::get, serve::ListenerExt};
-use leptos::{config::LeptosOptions, prelude::*};
-use leptos_axum::{AxumRouteListing, LeptosRoutes, ResponseOptions, generate_route_list};
+use axum::{Router, serve::ListenerExt};
 use secrecy::ExposeSecret;
-use sha2::{Digest, Sha512};
 use tokio::net::TcpListener;
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    services::ServeDir,
-    set_header::SetResponseHeaderLayer,
-    trace::TraceLayer,
-};
-use tower_sessions::{
-    Expiry, SessionManagerLayer,
-    cookie::{Key, SameSite},
-};
 
 use crate::{
-    api,
-    assistant::{
-        Assistant,
-        demo::DemoAssistant,
-        openai::{OpenAiAssistant, OpenAiSettings},
+    db::Database,
+    services::{
+        accounts::{
+            AccountService, external::ExternalTokens, hashing::PasswordHasher, rate_limit::RateLimiter,
+            service::AccountDeps, tokens::TokenKeys,
+        },
+        assistant::{
+            Assistant,
+            demo::DemoAssistant,
+            openai::{OpenAiAssistant, OpenAiSettings},
+        },
+        chat::{ChatDeps, ChatService},
+        export::ExportService,
+        mail::Mailer,
+        tasks::TaskService,
     },
-    auth::{
-        AccountService, external::ExternalTokens, hashing::PasswordHasher, rate_limit::RateLimiter,
-        service::AccountDeps, tokens::TokenKeys,
-    },
-    browser::{BrowserAccounts, BrowserChat, BrowserTasks, ConversationListMemo, SignedInMemo},
-    chat::ChatService,
-    config::{AssistantConfig, Config},
-    db::{Database, DbSessionStore},
-    export::ExportService,
-    mail::Mailer,
-    routes, security,
-    tasks::TaskService,
-    telemetry,
+    support::config::{AssistantConfig, Config},
+    web::{AppState, AppStateInner, router},
 };
-
-/// The one piece of state every handler can reach. Every middleware and handler of every request takes a
-/// copy, so a copy is one reference count ([`AppStateInner`] behind an `Arc`), not a dozen.
-#[derive(Clone)]
-pub struct AppState(Arc<AppStateInner>);
-
-impl std::ops::Deref for AppState {
-    type Target = AppStateInner;
-
-    fn deref(&self) -> &AppStateInner {
-        &self.0
-    }
-}
-
-pub struct AppStateInner {
-    pub config: Arc<Config>,
-    pub db: Database,
-    pub accounts: AccountService,
-    pub chat: ChatService,
-    pub tasks: TaskService,
-    pub export: ExportService,
-    pub leptos_options: LeptosOptions,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -90,11 +41,11 @@ pub enum StartupError {
     #[error("server error")]
     Serve(#[source] std::io::Error),
     #[error("could not set up the assistant")]
-    Assistant(#[from] crate::assistant::AssistantError),
+    Assistant(#[from] crate::services::assistant::AssistantError),
     #[error("could not prepare password hashing")]
-    Hashing(#[from] crate::auth::hashing::HashingError),
+    Hashing(#[from] crate::services::accounts::hashing::HashingError),
     #[error("could not set up email")]
-    Mail(#[from] crate::mail::MailError),
+    Mail(#[from] crate::services::mail::MailError),
 }
 
 pub struct Application {
@@ -127,11 +78,11 @@ impl Application {
             },
         );
         let (assistant, history_chars) = assistant(&config.assistant)?;
-        let chat =
-            ChatService::new(db.clone(), assistant, history_chars, RateLimiter::new(db.clone(), config.rate_limits));
         let tasks = TaskService::new(db.clone());
+        let limiter = RateLimiter::new(db.clone(), config.rate_limits);
+        let chat = ChatService::new(db.clone(), ChatDeps { assistant, history_chars, limiter, tasks: tasks.clone() });
         let export = ExportService::new(db.clone());
-        let state = AppState(Arc::new(AppStateInner {
+        let state = AppState::new(AppStateInner {
             config: Arc::new(config),
             db: db.clone(),
             accounts,
@@ -139,7 +90,7 @@ impl Application {
             tasks,
             export,
             leptos_options,
-        }));
+        });
         spawn_housekeeping(db.clone());
         Ok(Application { listener, router: router(state), db })
     }
@@ -186,104 +137,6 @@ fn assistant(config: &AssistantConfig) -> Result<(Arc<dyn Assistant>, usize), St
     })
 }
 
-/// The app's page routes, generated once per process.
-///
-/// Generating them renders the app with resource loading switched off by a process-wide flag
-/// (leptos-rs/leptos#4773): a page render that starts meanwhile, in another server built in the same
-/// process (the integration tests build one per test), waits forever. One generation avoids that race.
-fn page_routes() -> Vec<AxumRouteListing> {
-    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
-}
-
-fn router(state: AppState) -> Router {
-    let leptos_routes = page_routes();
-    let shell_options = state.leptos_options.clone();
-    let pkg_dir = format!("{}/{}", state.leptos_options.site_root, state.leptos_options.site_pkg_dir);
-
-    let pages = Router::new()
-        .leptos_routes_with_context(&state, leptos_routes, page_context(&state), move || {
-            app::shell(shell_options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(&state), app::shell))
-        // The conversation API also takes the browser's session, for the chat page's streamed replies.
-        .nest("/api/v1", api::router(state.config.max_body_bytes, &state.config.cors_origins))
-        .layer(session_layer(&state.config, &state.db))
-        .layer(middleware::from_fn(crate::error::session_store_outage))
-        .layer(middleware::from_fn(routes::page_redirect::real_redirects_for_pages));
-
-    // The bundle's file names do not change between builds, so browsers must revalidate them.
-    let assets = Router::new()
-        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip())
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache")));
-
-    // The Model Context Protocol endpoint for the user's own agents: bearer token only, no session.
-    let mcp = Router::new()
-        .nest_service("/mcp", crate::mcp::service(state.db.clone()))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::mcp::require_bearer));
-
-    Router::new()
-        .route("/health", get(routes::health::health))
-        .merge(assets)
-        .merge(mcp)
-        .merge(pages)
-        .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))
-        .layer(middleware::from_fn_with_state(state.clone(), security::limit_body_size))
-        .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
-        .with_state(state)
-        // A bug must cost one request a clear 500, never the connection without an answer.
-        .layer(CatchPanicLayer::custom(panic_response))
-        // Layers run bottom-up on the way in: the id is set first, so the trace span can record it.
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-}
-
-fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    // The panic message itself is printed by the panic hook; it may hold request data, so it is not echoed.
-    tracing::error!("a request handler panicked");
-    axum::response::IntoResponse::into_response(crate::error::ApiError::Internal)
-}
-
-/// What every page render and server function gets: the accounts port, and a Content-Security-Policy
-/// carrying the nonce Leptos put on this response's scripts.
-fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
-    let accounts: Accounts =
-        Arc::new(BrowserAccounts { accounts: state.accounts.clone(), trust_proxy: state.config.trust_proxy });
-    let chat: Chat = Arc::new(BrowserChat { chat: state.chat.clone(), accounts: state.accounts.clone() });
-    let tasks: Tasks = Arc::new(BrowserTasks { tasks: state.tasks.clone(), accounts: state.accounts.clone() });
-    let reload_port = (!state.config.is_production()).then_some(state.config.reload_port);
-    move || {
-        provide_context(accounts.clone());
-        provide_context(chat.clone());
-        provide_context(tasks.clone());
-        provide_context(SignedInMemo::default());
-        provide_context(ConversationListMemo::default());
-        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
-            && let Ok(value) = header::HeaderValue::from_str(&security::page_csp(&nonce, reload_port))
-        {
-            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
-}
-
-fn session_layer(
-    config: &Config,
-    db: &Database,
-) -> SessionManagerLayer<DbSessionStore, tower_sessions::service::SignedCookie> {
-    // The cookie signing key is derived from SESSION_SECRET (64 bytes, as the signer needs).
-    let key = Key::from(&Sha512::digest(config.session_secret.expose_secret().as_bytes()));
-    SessionManagerLayer::new(DbSessionStore::new(db.clone()))
-        .with_name(security::SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(config.is_production())
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(i64::from(config.session_ttl_days))))
-        // Saving on every request that has a session keeps the expiry rolling.
-        .with_always_save(true)
-        .with_signed(key)
-}
-
 /// Hourly removal of expired sessions, refresh tokens and rate-limit windows.
 fn spawn_housekeeping(db: Database) {
     tokio::spawn(async move {
@@ -294,7 +147,7 @@ fn spawn_housekeeping(db: Database) {
                 break;
             }
             if let Err(error) = db.delete_expired_rows().await {
-                tracing::warn!(error = %crate::error::error_chain(&error), "housekeeping failed");
+                tracing::warn!(error = %crate::support::error_chain(&error), "housekeeping failed");
             }
         }
     });
@@ -324,35 +177,4 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received");
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::{Router, body::Body, http::Request, routing::get};
-    use tower::ServiceExt;
-    use tower_http::catch_panic::CatchPanicLayer;
-
-    use super::panic_response;
-
-    #[tokio::test]
-    async fn a_panicking_handler_answers_500_in_the_error_shape() {
-        let router: Router = Router::new()
-            .route(
-                "/",
-                get(|| async {
-                    if true {
-                        panic!("a bug")
-                    }
-                }),
-            )
-            .layer(CatchPanicLayer::custom(panic_response));
-
-        let response = router.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
-
-        assert_eq!(response.status(), 500);
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body["error"]["code"], "internal_error");
-        assert!(!body.to_string().contains("a bug"), "the panic message is not echoed");
-    }
 }

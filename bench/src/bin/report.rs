@@ -74,6 +74,8 @@ async fn start_parley(args: &Args, database_url: &str) -> Parley {
         // The login flood measures hashing, not the rate limiter.
         .env("PARLEY_RATE_LIMIT_AUTH_PER_IP", "100000000")
         .env("PARLEY_RATE_LIMIT_LOGIN_FAILURES", "100000000")
+        // The search figures load one user's searches for seconds on end.
+        .env("PARLEY_RATE_LIMIT_SEARCH_PER_USER", "100000000")
         .env("PARLEY_DEMO_CHUNK_DELAY_MS", "0")
         .stdout(Stdio::null())
         .kill_on_drop(true)

@@ -1,10 +1,7 @@
 //! Opening a database: reading the URL, the pool's limits, and waiting (boundedly) for a server that is
 //! not up yet.
 
-use std::{
-    str::FromStr,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use sqlx::{
     ConnectOptions, Connection, PgPool, SqlitePool,
@@ -13,62 +10,11 @@ use sqlx::{
 };
 
 use super::DbError;
+pub use crate::support::config::{DatabaseSettings, DbTarget};
 
-/// The pool's size and time limits (from `PARLEY_DB_*`, see `Config`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DatabaseSettings {
-    /// Connections this instance keeps at most. With PostgreSQL, instances × this must stay below the
-    /// server's `max_connections` (or go through PgBouncer).
-    pub max_connections: u32,
-    /// How long a request waits for a free (or new) connection before the database counts as unavailable
-    /// and the request is answered 503.
-    pub acquire_timeout: Duration,
-    /// PostgreSQL cancels any statement running longer than this. SQLite waits this long at most for
-    /// another connection's write lock.
-    pub statement_timeout: Duration,
-    /// At start, how long an unreachable PostgreSQL is retried before the binary gives up.
-    pub connect_retry: Duration,
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        DatabaseSettings {
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(3),
-            statement_timeout: Duration::from_secs(5),
-            connect_retry: Duration::from_secs(30),
-        }
-    }
-}
-
-/// A parsed `DATABASE_URL`.
-#[derive(Debug)]
-pub enum DbTarget {
-    Sqlite(SqliteConnectOptions),
-    Postgres(PgConnectOptions),
-}
-
-impl DbTarget {
-    /// Reads the URL; its scheme chooses the backend. Error messages never repeat the URL, which may hold a
-    /// password.
-    pub fn parse(url: &str) -> Result<Self, DbError> {
-        let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
-        match scheme.as_deref() {
-            Some("sqlite") => SqliteConnectOptions::from_str(url)
-                .map(DbTarget::Sqlite)
-                .map_err(|e| DbError::InvalidUrl(e.to_string())),
-            Some("postgres" | "postgresql") => {
-                // sqlx accepts a URL without a host and silently uses a local socket; a URL meant for a
-                // server must name one, so a typo cannot connect somewhere unexpected.
-                let parsed = url::Url::parse(url).map_err(|e| DbError::InvalidUrl(e.to_string()))?;
-                if parsed.host_str().is_none_or(str::is_empty) && !parsed.query_pairs().any(|(k, _)| k == "host") {
-                    return Err(DbError::InvalidUrl("a postgres:// URL must name a host".to_owned()));
-                }
-                PgConnectOptions::from_str(url).map(DbTarget::Postgres).map_err(|e| DbError::InvalidUrl(e.to_string()))
-            }
-            _ => Err(DbError::InvalidUrl("it must start with sqlite: or postgres://".to_owned())),
-        }
-    }
+/// Reads `DATABASE_URL` (see [`DbTarget::parse`]) as this layer's error.
+pub fn target(url: &str) -> Result<DbTarget, DbError> {
+    DbTarget::parse(url).map_err(DbError::InvalidUrl)
 }
 
 /// Opens (creating if needed) a SQLite file with WAL, foreign keys and a busy timeout.
@@ -198,10 +144,10 @@ mod tests {
 
     #[test]
     fn the_scheme_chooses_the_backend() {
-        assert!(matches!(DbTarget::parse("sqlite://data/parley.db"), Ok(DbTarget::Sqlite(_))));
-        assert!(matches!(DbTarget::parse("sqlite::memory:"), Ok(DbTarget::Sqlite(_))));
-        assert!(matches!(DbTarget::parse("postgres://parley:pw@db.internal:5432/parley"), Ok(DbTarget::Postgres(_))));
-        assert!(matches!(DbTarget::parse("postgresql://parley@127.0.0.1/parley"), Ok(DbTarget::Postgres(_))));
+        assert!(matches!(target("sqlite://data/parley.db"), Ok(DbTarget::Sqlite(_))));
+        assert!(matches!(target("sqlite::memory:"), Ok(DbTarget::Sqlite(_))));
+        assert!(matches!(target("postgres://parley:pw@db.internal:5432/parley"), Ok(DbTarget::Postgres(_))));
+        assert!(matches!(target("postgresql://parley@127.0.0.1/parley"), Ok(DbTarget::Postgres(_))));
     }
 
     #[test]
@@ -212,7 +158,7 @@ mod tests {
             "postgres://user:hunter2@:5432/db",
             "postgres://user:hunter2@db.internal:notaport/db",
         ] {
-            let error = DbTarget::parse(url).expect_err(url).to_string();
+            let error = target(url).expect_err(url).to_string();
             assert!(error.starts_with("the database URL is not valid"), "{url}: {error}");
             assert!(!error.contains("hunter2"), "{url}: {error}");
         }

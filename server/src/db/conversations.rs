@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Database, DbError, db_now, on_pool};
-use crate::search::SearchQuery;
+use crate::support::search_text::SearchQuery;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Conversation {
@@ -383,7 +383,7 @@ impl Database {
                 let mut query = sqlx::query(sql);
                 for (i, content) in chunk.iter().enumerate() {
                     let n = batch * ROWS_PER_STATEMENT + i;
-                    let role = if n % 2 == 0 { "user" } else { "assistant" };
+                    let role = if n.is_multiple_of(2) { "user" } else { "assistant" };
                     query = query
                         .bind(Uuid::now_v7())
                         .bind(conversation_id)

@@ -20,6 +20,14 @@ pub struct NewRefreshToken {
     pub expires_at: i64,
 }
 
+/// How a new API login is held on to.
+pub enum LoginStart<'a> {
+    /// A password login: its first refresh token.
+    RefreshToken(&'a NewRefreshToken),
+    /// An identity provider's tokens: the login becomes that identity's current one.
+    Identity { issuer: &'a str, subject: &'a str },
+}
+
 /// What presenting a refresh token led to.
 pub enum RefreshOutcome {
     /// The token was current: it is now used up and `next` replaces it in the same login.
@@ -34,12 +42,12 @@ const REVOKE_LOGIN: &str = "UPDATE api_logins SET revoked_at = $1 WHERE id = $2 
 const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES ($1, $2, $3)";
 
 impl Database {
-    /// Starts a new API login with its first refresh token.
-    pub async fn create_login(
+    /// Starts a new API login: with its first refresh token, or as an identity provider's current login.
+    pub async fn start_login(
         &self,
         user_id: Uuid,
-        token: &NewRefreshToken,
         client: &SessionClient,
+        start: LoginStart<'_>,
     ) -> Result<Uuid, DbError> {
         let _turn = self.write_turn().await?;
         let login_id = Uuid::now_v7();
@@ -48,19 +56,31 @@ impl Database {
             sqlx::query(
                 "INSERT INTO api_logins (id, user_id, created_at, last_seen_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5)",
             )
-                .bind(login_id)
-                .bind(user_id)
-                .bind(unix_now())
-                .bind(&client.user_agent)
-                .bind(&client.ip)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(INSERT_REFRESH_TOKEN)
-                .bind(&token.hash)
-                .bind(login_id)
-                .bind(token.expires_at)
-                .execute(&mut *tx)
-                .await?;
+            .bind(login_id)
+            .bind(user_id)
+            .bind(unix_now())
+            .bind(&client.user_agent)
+            .bind(&client.ip)
+            .execute(&mut *tx)
+            .await?;
+            match start {
+                LoginStart::RefreshToken(token) => {
+                    sqlx::query(INSERT_REFRESH_TOKEN)
+                        .bind(&token.hash)
+                        .bind(login_id)
+                        .bind(token.expires_at)
+                        .execute(&mut *tx)
+                        .await?
+                }
+                LoginStart::Identity { issuer, subject } => {
+                    sqlx::query("UPDATE external_identities SET login_id = $1 WHERE issuer = $2 AND subject = $3")
+                        .bind(login_id)
+                        .bind(issuer)
+                        .bind(subject)
+                        .execute(&mut *tx)
+                        .await?
+                }
+            };
             tx.commit().await?;
         });
         Ok(login_id)

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Backend, Conversation, Database, DbError, Position, on_pool};
-use crate::search::SearchQuery;
+use crate::support::search_text::SearchQuery;
 
 /// A message that matched, with the title of its conversation.
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -306,7 +306,9 @@ impl ExpiredDeletion for DbSessionStore {
 impl Database {
     /// The user's live browser sessions, most recently seen first.
     pub async fn list_browser_sessions(&self, user_id: Uuid) -> Result<Vec<(String, BrowserSession)>, DbError> {
-        let rows: Vec<(String, i64, i64, Option<String>, Option<String>)> = on_pool!(self, |pool| sqlx::query_as(
+        /// id, created_at, last_seen_at, user_agent, ip
+        type Row = (String, i64, i64, Option<String>, Option<String>);
+        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(
             "SELECT id, created_at, last_seen_at, user_agent, ip FROM sessions
              WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, created_at DESC",
         )

@@ -1,7 +1,15 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Database, DbError, SessionClient, db_now, on_pool, unix_now};
+use super::{Database, DbError, db_now, on_pool};
+
+/// The columns of a [`User`], in the order its `FromRow` reads them: one list for every statement that
+/// returns a user.
+macro_rules! user_columns {
+    () => {
+        "id, email, display_name, instructions, email_verified_at, created_at"
+    };
+}
 
 /// Serialisable so that a loaded browser session can carry it for one request (see `db::sessions`).
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
@@ -58,11 +66,12 @@ impl Database {
     ) -> Result<User, DbError> {
         let _turn = self.write_turn().await?;
         let now = db_now();
-        let user = on_pool!(self, |pool| sqlx::query_as::<_, User>(
+        let user = on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
             "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)
-             RETURNING id, email, display_name, instructions, email_verified_at, created_at",
-        )
+             RETURNING ",
+            user_columns!()
+        ))
         .bind(Uuid::now_v7())
         .bind(email)
         .bind(display_name)
@@ -75,9 +84,11 @@ impl Database {
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "SELECT id, email, display_name, instructions, email_verified_at, created_at FROM users WHERE id = $1",
-        )
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(pool)
         .await)?)
@@ -113,27 +124,25 @@ impl Database {
         Ok(())
     }
 
-    pub async fn update_display_name(&self, id: Uuid, display_name: &str) -> Result<Option<User>, DbError> {
+    /// Changes what is given: the display name, and the custom instructions (`Some(None)` clears them), in
+    /// one statement. `None` when there is no such user.
+    pub async fn update_profile(
+        &self,
+        id: Uuid,
+        display_name: Option<&str>,
+        instructions: Option<Option<&str>>,
+    ) -> Result<Option<User>, DbError> {
         let _turn = self.write_turn().await?;
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3
-             RETURNING id, email, display_name, instructions, email_verified_at, created_at",
-        )
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
+            "UPDATE users SET display_name = COALESCE($1, display_name),
+                 instructions = CASE WHEN $2 THEN $3 ELSE instructions END, updated_at = $4
+             WHERE id = $5
+             RETURNING ",
+            user_columns!()
+        ))
         .bind(display_name)
-        .bind(db_now())
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?)
-    }
-
-    /// Sets (or, with `None`, clears) the user's custom instructions.
-    pub async fn update_instructions(&self, id: Uuid, instructions: Option<&str>) -> Result<Option<User>, DbError> {
-        let _turn = self.write_turn().await?;
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "UPDATE users SET instructions = $1, updated_at = $2 WHERE id = $3
-             RETURNING id, email, display_name, instructions, email_verified_at, created_at",
-        )
-        .bind(instructions)
+        .bind(instructions.is_some())
+        .bind(instructions.flatten())
         .bind(db_now())
         .bind(id)
         .fetch_optional(pool)
@@ -171,39 +180,6 @@ impl Database {
             }),
             user: row.user,
         }))
-    }
-
-    /// Starts a new API login for an identity and makes it the identity's current one.
-    pub async fn start_external_login(
-        &self,
-        issuer: &str,
-        subject: &str,
-        user_id: Uuid,
-        client: &SessionClient,
-    ) -> Result<Uuid, DbError> {
-        let _turn = self.write_turn().await?;
-        let login_id = Uuid::now_v7();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO api_logins (id, user_id, created_at, last_seen_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5)",
-            )
-            .bind(login_id)
-            .bind(user_id)
-            .bind(unix_now())
-            .bind(&client.user_agent)
-            .bind(&client.ip)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE external_identities SET login_id = $1 WHERE issuer = $2 AND subject = $3")
-                .bind(login_id)
-                .bind(issuer)
-                .bind(subject)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        });
-        Ok(login_id)
     }
 
     /// Links an identity to an existing user (the provider and Parley both vouch for the same address).
@@ -251,9 +227,12 @@ impl Database {
                 async {
                 let mut tx = pool.begin().await?;
                 let user = sqlx::query_as::<_, User>(
-                    "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, email_verified_at)
+                    concat!(
+"INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, email_verified_at)
                      VALUES ($1, $2, NULL, $3, $4, $4, $5)
-                     RETURNING id, email, display_name, instructions, email_verified_at, created_at",
+                     RETURNING ",
+ user_columns!()
+),
                 )
                 .bind(Uuid::now_v7())
                 .bind(email)

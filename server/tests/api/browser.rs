@@ -565,3 +565,26 @@ async fn a_cross_site_write_is_refused_whatever_the_spelling_of_the_session_cook
     let conversations = sql(&app.db_url, "SELECT count(*) FROM conversations").await;
     assert_eq!(conversations, Some(0), "nothing was created");
 }
+
+/// Issue 21, finding 1: "Sign out everywhere" ends the account's pending reset and email-change links too.
+#[tokio::test]
+async fn signing_out_everywhere_ends_pending_links() {
+    use app::server_fns::accounts::SignOutEverywhere;
+    let app = spawn_app().await;
+    let email = unique_email();
+    let cookie = signed_up(&app, &email).await;
+    let asked = app.post_json("/api/v1/auth/password-reset", &serde_json::json!({ "email": email })).await;
+    assert_eq!(asked.status(), 202);
+    let reset = app.link_token(&email, 1, "/reset-password").await;
+
+    let signed_out = form_post(&app, SignOutEverywhere::PATH, &[], Some(&cookie)).await;
+    assert_eq!(signed_out.status(), 302);
+    let confirm = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &serde_json::json!({ "token": reset, "password": "Brand-new-pass-42" }),
+        )
+        .await;
+    assert_eq!(crate::helpers::error_code(confirm, 400).await, "validation_failed");
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200, "the password is unchanged");
+}

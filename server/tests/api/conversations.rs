@@ -3,7 +3,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use futures_util::StreamExt;
-use parley::assistant::demo::demo_reply;
+use parley::services::assistant::demo::demo_reply;
 use reqwest::Method;
 use serde_json::{Value, json};
 

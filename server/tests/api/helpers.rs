@@ -3,8 +3,8 @@ use std::{net::SocketAddr, path::Path};
 use serde_json::{Value, json};
 
 use parley::{
-    config::Config,
     startup::{Application, StartupError},
+    support::config::Config,
 };
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -209,8 +209,8 @@ async fn start(mut config: Config) -> Result<TestApp, StartupError> {
     let outbox_dir = tempfile::tempdir().expect("temporary folder");
     let outbox = outbox_dir.path().join("outbox");
     // Each app its own outbox, unless the test gives it a mail server.
-    if matches!(config.mail.transport, parley::mail::MailTransport::Outbox(_)) {
-        config.mail.transport = parley::mail::MailTransport::Outbox(outbox.clone());
+    if matches!(config.mail.transport, parley::support::config::MailTransport::Outbox(_)) {
+        config.mail.transport = parley::support::config::MailTransport::Outbox(outbox.clone());
     }
     let application = Application::build(config).await?;
     let addr = application.local_addr();

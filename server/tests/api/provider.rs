@@ -271,7 +271,7 @@ async fn a_failing_tool_reports_its_error_to_the_model_and_the_reply_goes_on() {
 #[tokio::test]
 async fn a_model_that_never_stops_calling_tools_is_stopped_after_the_round_limit() {
     let (_app, _token, reply) = ask_with_tools("tools-forever", "loop").await;
-    let rounds = parley::assistant::openai::MAX_TOOL_ROUNDS;
+    let rounds = parley::services::assistant::openai::MAX_TOOL_ROUNDS;
     assert_eq!(reply["tool_calls"].as_array().unwrap().len(), rounds);
     let text = reply["content"].as_str().unwrap();
     assert!(text.contains(&format!("stopped after {rounds} rounds")), "{text}");

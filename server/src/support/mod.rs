@@ -1,0 +1,10 @@
+//! The ground floor: what every other floor may use and which uses none of them. Configuration,
+//! telemetry, the error vocabulary the ways in share, and the search language (how text becomes words).
+
+pub mod config;
+mod errors;
+pub mod search_text;
+pub mod telemetry;
+
+pub(crate) use errors::outward_via_refusal;
+pub use errors::{FieldErrors, Missing, Refusal, error_chain, field_error, one_field_error};
