@@ -83,14 +83,37 @@ pub enum DbError {
     Migrate(#[from] MigrateError),
     #[error("a row with the same unique key already exists")]
     UniqueViolation,
+    #[error("the text holds a character the database cannot store")]
+    UnstorableText,
     #[error("database error")]
     Query(#[source] sqlx::Error),
+}
+
+/// What a way in tells of a storage failure: an outage (logged here with its cause), or text the database
+/// cannot store.
+impl From<DbError> for crate::support::Refusal {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::UnstorableText => crate::support::Refusal::Validation(crate::support::one_field_error(
+                "text",
+                "This text holds a character that cannot be stored.",
+            )),
+            cause => {
+                tracing::error!(error = %crate::support::error_chain(&cause), "database error");
+                crate::support::Refusal::Unavailable
+            }
+        }
+    }
 }
 
 impl From<sqlx::Error> for DbError {
     fn from(error: sqlx::Error) -> Self {
         match error.as_database_error() {
             Some(db_error) if db_error.is_unique_violation() => DbError::UniqueViolation,
+            // PostgreSQL's "invalid byte sequence" (a NUL) and "untranslatable character": the data, not
+            // an outage. Requests never get here with a NUL (`web::security::refuse_nul_text`); other
+            // paths in (the assistant's tools, copies) must not read it as the database being down.
+            Some(db_error) if matches!(db_error.code().as_deref(), Some("22021" | "22P05")) => DbError::UnstorableText,
             _ => DbError::Query(error),
         }
     }

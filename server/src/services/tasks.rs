@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::{
     db::{Database, DbError, Task, TaskChange},
     services::chat::cursor,
-    support::{FieldErrors, Missing, Refusal, error_chain},
+    support::{FieldErrors, Missing, Refusal},
 };
 
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
@@ -28,10 +28,7 @@ impl From<TaskError> for Refusal {
         match error {
             TaskError::Validation(fields) => Refusal::Validation(fields),
             TaskError::NotFound => Refusal::NotFound(Missing::Task),
-            TaskError::Database(cause) => {
-                tracing::error!(error = %error_chain(&cause), "database error");
-                Refusal::Unavailable
-            }
+            TaskError::Database(cause) => cause.into(),
         }
     }
 }

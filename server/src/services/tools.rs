@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    db::{Conversation, Task},
+    db::{Conversation, DbError, Task},
     services::{
         assistant::{ToolBox, ToolSpec},
         tasks::{TaskEdit, TaskError, TaskService},
@@ -186,6 +186,7 @@ fn explain(error: TaskError) -> String {
     match error {
         TaskError::Validation(fields) => fields.into_values().flatten().collect::<Vec<_>>().join(" "),
         TaskError::NotFound => "No such task.".to_owned(),
+        TaskError::Database(DbError::UnstorableText) => "The text holds a character that cannot be stored.".to_owned(),
         TaskError::Database(_) => "The database is unavailable.".to_owned(),
     }
 }

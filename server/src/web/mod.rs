@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets)
         .merge(mcp)
         .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), security::refuse_nul_text))
         .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))
         .layer(middleware::from_fn_with_state(state.clone(), security::limit_body_size))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))

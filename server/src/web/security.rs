@@ -9,7 +9,10 @@ use axum::{
 
 use tower_sessions::cookie::Cookie;
 
-use crate::{web::AppState, web::error::ApiError};
+use crate::{
+    support::{FieldErrors, field_error},
+    web::{AppState, error::ApiError},
+};
 
 pub const SESSION_COOKIE: &str = "parley_session";
 
@@ -91,6 +94,74 @@ pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: N
     next.run(request).await
 }
 
+/// The one rule for hostile text, applied here once for every way in that takes a body (the JSON API and
+/// the pages' forms; `/mcp` answers in its own protocol's shape): no text may hold a NUL character.
+/// PostgreSQL cannot store one and no person types one, so storing it on SQLite only would make the two
+/// backends differ. The answer is `400 validation_failed` naming each field; the body is passed on
+/// untouched otherwise. Only bodies that spell a NUL (`\u0000` in JSON, `%00` in a form) are parsed here.
+pub async fn refuse_nul_text(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_json = mime == "application/json" || mime.ends_with("+json");
+    let is_form = mime == "application/x-www-form-urlencoded";
+    let skip = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || request.uri().path().starts_with("/mcp")
+        || !(is_json || is_form);
+    if skip {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, state.config.max_body_bytes).await else {
+        return ApiError::PayloadTooLarge.into_response();
+    };
+    let fields = if is_json { nul_fields_in_json(&bytes) } else { nul_fields_in_form(&bytes) };
+    if !fields.is_empty() {
+        return ApiError::Validation(fields).into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+const NUL_MESSAGE: &str = "This text cannot contain a NUL character.";
+
+/// The fields of a JSON body whose text holds a NUL, by their path (`title`, `items.0.name`).
+fn nul_fields_in_json(body: &[u8]) -> FieldErrors {
+    fn walk(value: &serde_json::Value, path: &str, found: &mut FieldErrors) {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => field_error(found, path, NUL_MESSAGE),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, item)| walk(item, &join(path, &i.to_string()), found))
+            }
+            serde_json::Value::Object(map) => map.iter().for_each(|(key, item)| {
+                let key = key.replace('\0', "\u{fffd}");
+                walk(item, &join(path, &key), found)
+            }),
+            _ => {}
+        }
+    }
+    fn join(path: &str, key: &str) -> String {
+        if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    }
+    let mut found = FieldErrors::new();
+    let spelled = body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
+    if spelled && let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        walk(&value, "", &mut found);
+    }
+    found
+}
+
+/// The fields of a form body whose text holds a NUL.
+fn nul_fields_in_form(body: &[u8]) -> FieldErrors {
+    let mut found = FieldErrors::new();
+    if body.windows(3).any(|w| w == b"%00") {
+        for (key, value) in url::form_urlencoded::parse(body) {
+            if value.contains('\0') || key.contains('\0') {
+                field_error(&mut found, &key.replace('\0', "\u{fffd}"), NUL_MESSAGE);
+            }
+        }
+    }
+    found
+}
+
 /// Refuses bodies that announce more than the limit before reading them, for every route (the JSON
 /// extractors also enforce it on bodies sent without a length).
 pub async fn limit_body_size(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -141,6 +212,18 @@ mod tests {
         assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")])));
         assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")])));
         assert!(!is_same_origin(&headers(&[("host", "127.0.0.1:3000")])));
+    }
+
+    #[test]
+    fn a_nul_is_found_in_every_field_that_holds_one_and_nowhere_else() {
+        let json = br#"{"title": "a\u0000b", "ok": "fine", "nested": {"items": ["x", "\u0000"]}, "n": 1}"#;
+        let found = nul_fields_in_json(json);
+        assert_eq!(found.keys().collect::<Vec<_>>(), ["nested.items.1", "title"]);
+        assert!(nul_fields_in_json(br#"{"title": "a\\u0000 is how you write it"}"#).is_empty(), "an escaped backslash");
+        assert!(nul_fields_in_json(br#"{"title": "plain"}"#).is_empty());
+        let form = nul_fields_in_form(b"title=a%00b&content=fine");
+        assert_eq!(form.keys().collect::<Vec<_>>(), ["title"]);
+        assert!(nul_fields_in_form(b"title=100%25").is_empty());
     }
 
     #[test]

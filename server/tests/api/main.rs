@@ -12,6 +12,7 @@ mod cors;
 mod export;
 mod external_tokens;
 mod health;
+mod hostile_text;
 mod jwt;
 mod logs;
 mod mcp;

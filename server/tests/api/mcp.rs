@@ -97,30 +97,21 @@ async fn mcp_without_a_valid_token_is_401() {
 async fn mcp_bounds_chunked_bodies_and_answers_malformed_json_in_the_protocols_shape() {
     let app = spawn_app().await;
     let token = app.new_user_token().await;
+    let post = |body: reqwest::Body| {
+        app.client
+            .post(app.url("/mcp"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body)
+            .send()
+    };
     // 1 MiB in chunks, no Content-Length.
     let chunks = futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![b' '; 16 * 1024])));
-    let big = app
-        .client
-        .post(app.url("/mcp"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await
-        .unwrap();
+    let big = post(reqwest::Body::wrap_stream(chunks)).await.unwrap();
     assert_eq!(error_code(big, 413).await, "payload_too_large");
 
-    let malformed = app
-        .client
-        .post(app.url("/mcp"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body("{\"jsonrpc\": \"2.0\", \"method\": ")
-        .send()
-        .await
-        .unwrap();
+    let malformed = post("{\"jsonrpc\": \"2.0\", \"method\": ".into()).await.unwrap();
     assert_eq!(malformed.status(), 400);
     let body: Value = malformed.json().await.expect("a JSON body");
     assert_eq!(body["jsonrpc"], "2.0");

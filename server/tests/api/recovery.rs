@@ -350,6 +350,14 @@ async fn ask_email_change(app: &crate::helpers::TestApp, token: &str, new: &str)
     assert_eq!(asked.status(), 202);
 }
 
+/// A new account's access token and a reset link asked for it.
+async fn signed_up_with_a_reset_link(app: &crate::helpers::TestApp, email: &str) -> (String, String) {
+    let login = app.signup(email, PASSWORD).await;
+    assert_eq!(ask_reset(app, email).await.status(), 202);
+    let reset = app.link_token(email, 1, "/reset-password").await;
+    (login["access_token"].as_str().unwrap().to_owned(), reset)
+}
+
 async fn verify(app: &crate::helpers::TestApp, link: &str) -> reqwest::Response {
     app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await
 }
@@ -383,10 +391,8 @@ async fn a_password_reset_ends_a_pending_email_change() {
 async fn changing_the_password_ends_every_pending_reset_and_email_change_link() {
     let app = spawn_app().await;
     let (owner, other) = (unique_email(), unique_email());
-    let login = app.signup(&owner, PASSWORD).await;
-    let token = login["access_token"].as_str().unwrap();
-    assert_eq!(ask_reset(&app, &owner).await.status(), 202);
-    let reset = app.link_token(&owner, 1, "/reset-password").await;
+    let (token, reset) = signed_up_with_a_reset_link(&app, &owner).await;
+    let token = token.as_str();
     ask_email_change(&app, token, &other).await;
     let change_link = app.link_token(&other, 1, "/verify-email").await;
 
@@ -417,10 +423,8 @@ async fn changing_the_password_ends_every_pending_reset_and_email_change_link() 
 async fn an_email_change_ends_earlier_reset_links_and_the_old_address_can_undo_it() {
     let app = spawn_app().await;
     let (owner, intruder) = (unique_email(), unique_email());
-    let login = app.signup(&owner, PASSWORD).await;
-    let token = login["access_token"].as_str().unwrap();
-    assert_eq!(ask_reset(&app, &owner).await.status(), 202);
-    let early_reset = app.link_token(&owner, 1, "/reset-password").await;
+    let (token, early_reset) = signed_up_with_a_reset_link(&app, &owner).await;
+    let token = token.as_str();
 
     ask_email_change(&app, token, &intruder).await;
     let change_link = app.link_token(&intruder, 1, "/verify-email").await;
@@ -451,17 +455,8 @@ async fn an_email_change_ends_earlier_reset_links_and_the_old_address_can_undo_i
 async fn deleting_the_account_ends_its_links() {
     let app = spawn_app().await;
     let owner = unique_email();
-    let login = app.signup(&owner, PASSWORD).await;
-    assert_eq!(ask_reset(&app, &owner).await.status(), 202);
-    let reset = app.link_token(&owner, 1, "/reset-password").await;
-    let deleted = app
-        .send_authed(
-            Method::DELETE,
-            "/api/v1/me",
-            login["access_token"].as_str().unwrap(),
-            Some(&json!({ "password": PASSWORD })),
-        )
-        .await;
+    let (token, reset) = signed_up_with_a_reset_link(&app, &owner).await;
+    let deleted = app.send_authed(Method::DELETE, "/api/v1/me", &token, Some(&json!({ "password": PASSWORD }))).await;
     assert_eq!(deleted.status(), 204);
     assert_eq!(error_code(confirm(&app, &reset, NEW_PASSWORD).await, 400).await, "validation_failed");
     assert_eq!(sql(&app.db_url, "SELECT count(*) FROM account_tokens").await, Some(0));

@@ -53,10 +53,7 @@ impl From<AccountError> for Refusal {
             AccountError::InvalidCredentials => Refusal::InvalidCredentials,
             AccountError::Unauthorized => Refusal::Unauthorized,
             AccountError::RateLimited(retry) => Refusal::RateLimited { retry_after: retry.0 },
-            AccountError::Database(cause) => {
-                tracing::error!(error = %error_chain(&cause), "database error");
-                Refusal::Unavailable
-            }
+            AccountError::Database(cause) => cause.into(),
             other => {
                 tracing::error!(error = %error_chain(&other), "internal error");
                 Refusal::Internal

@@ -56,10 +56,7 @@ impl From<ChatError> for Refusal {
             ChatError::Validation(fields) => Refusal::Validation(fields),
             ChatError::NotFound => Refusal::NotFound(Missing::Conversation),
             ChatError::RateLimited(retry) => Refusal::RateLimited { retry_after: retry.0 },
-            ChatError::Database(cause) => {
-                tracing::error!(error = %error_chain(&cause), "database error");
-                Refusal::Unavailable
-            }
+            ChatError::Database(cause) => cause.into(),
         }
     }
 }
@@ -427,7 +424,7 @@ impl ChatService {
         let stream = match self.history(message.conversation_id).await {
             Ok(history) => self.assistant.reply(history, self.tools_for(user_id)).await,
             Err(error) => {
-                tracing::error!(error = %crate::support::error_chain(&error), "could not read history");
+                tracing::error!(error = %error_chain(&error), "could not read history");
                 let _ = events.send(database_failed("The database is unavailable.")).await;
                 return;
             }
@@ -490,7 +487,7 @@ impl ChatService {
             }
             Ok(_) => tracing::info!("client left mid-reply; the partial reply was stored"),
             Err(error) => {
-                tracing::error!(error = %crate::support::error_chain(&error), "could not store the reply");
+                tracing::error!(error = %error_chain(&error), "could not store the reply");
                 let _ = events.send(database_failed("The reply could not be saved.")).await;
             }
         }

@@ -1,0 +1,99 @@
+//! Issue 24's rule for hostile text, one rule on both backends: a NUL character in any text field of the
+//! API is `400 validation_failed` naming the field (PostgreSQL cannot store it, and it must never read as
+//! an outage), and nothing is stored.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, spawn_app, sql, unique_email};
+
+const NUL: &str = "a\u{0}b";
+
+/// Sends `body` and checks the answer names `field`.
+async fn refused(app: &TestApp, method: Method, path: &str, token: Option<&str>, body: Value, field: &str) {
+    let mut request = app.client.request(method.clone(), app.url(path)).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.expect("a JSON error");
+    assert_eq!(status, 400, "{method} {path} {body}: {answer}");
+    assert_eq!(answer["error"]["code"], "validation_failed", "{method} {path}: {answer}");
+    assert!(answer["error"]["fields"][field].is_array(), "{method} {path}: {field} not named in {answer}");
+}
+
+#[tokio::test]
+async fn a_nul_in_any_text_field_of_the_api_is_a_validation_error_and_stores_nothing() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let login = app.signup(&email, PASSWORD).await;
+    let token = login["access_token"].as_str().unwrap();
+    let refresh = login["refresh_token"].as_str().unwrap();
+    let conversation = app.new_conversation(token).await;
+    let said = app.say(token, &conversation, "hello").await;
+    let message = said["message"]["id"].as_str().unwrap();
+    let task = app.send_authed(Method::POST, "/api/v1/tasks", token, Some(&json!({ "title": "t" }))).await;
+    let task: Value = task.json().await.unwrap();
+    let task = task["id"].as_str().unwrap();
+
+    let anonymous: [(&str, Value, &str); 9] = [
+        ("/api/v1/auth/signup", json!({ "email": NUL, "password": PASSWORD }), "email"),
+        ("/api/v1/auth/signup", json!({ "email": unique_email(), "password": format!("Aa1{NUL}xxxx") }), "password"),
+        (
+            "/api/v1/auth/signup",
+            json!({ "email": unique_email(), "password": PASSWORD, "display_name": NUL }),
+            "display_name",
+        ),
+        ("/api/v1/auth/login", json!({ "email": format!("{email}{NUL}"), "password": PASSWORD }), "email"),
+        ("/api/v1/auth/refresh", json!({ "refresh_token": format!("{refresh}{NUL}") }), "refresh_token"),
+        ("/api/v1/auth/password-reset", json!({ "email": NUL }), "email"),
+        ("/api/v1/auth/password-reset/confirm", json!({ "token": NUL, "password": PASSWORD }), "token"),
+        ("/api/v1/auth/verify-email", json!({ "token": NUL }), "token"),
+        (
+            "/api/v1/auth/signup",
+            json!({ "email": unique_email(), "password": PASSWORD, "display_name": ["x", NUL] }),
+            "display_name.1",
+        ),
+    ];
+    for (path, body, field) in anonymous {
+        refused(&app, Method::POST, path, None, body, field).await;
+    }
+    let conversation_path = format!("/api/v1/conversations/{conversation}");
+    let messages_path = format!("{conversation_path}/messages");
+    let message_path = format!("{messages_path}/{message}");
+    let task_path = format!("/api/v1/tasks/{task}");
+    let signed_in: [(Method, &str, Value, &str); 12] = [
+        (Method::PATCH, "/api/v1/me", json!({ "display_name": NUL }), "display_name"),
+        (Method::PATCH, "/api/v1/me", json!({ "instructions": NUL }), "instructions"),
+        (Method::POST, "/api/v1/me/email", json!({ "email": NUL, "current_password": PASSWORD }), "email"),
+        (
+            Method::POST,
+            "/api/v1/me/password",
+            json!({ "current_password": PASSWORD, "new_password": format!("Aa1{NUL}xxxx") }),
+            "new_password",
+        ),
+        (Method::DELETE, "/api/v1/me", json!({ "password": format!("{PASSWORD}{NUL}") }), "password"),
+        (Method::POST, "/api/v1/conversations", json!({ "title": NUL }), "title"),
+        (Method::PATCH, &conversation_path, json!({ "title": NUL }), "title"),
+        (Method::POST, &messages_path, json!({ "content": NUL }), "content"),
+        (Method::PATCH, &message_path, json!({ "content": NUL }), "content"),
+        (Method::POST, "/api/v1/tasks", json!({ "title": NUL }), "title"),
+        (Method::POST, "/api/v1/tasks", json!({ "title": "ok", "description": NUL }), "description"),
+        (Method::PATCH, &task_path, json!({ "description": NUL }), "description"),
+    ];
+    for (method, path, body, field) in signed_in {
+        refused(&app, method, path, Some(token), body, field).await;
+    }
+    refused(&app, Method::POST, "/api/v1/auth/logout", Some(token), json!({ "refresh_token": NUL }), "refresh_token")
+        .await;
+
+    // Nothing was stored, and the account still works as it did.
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM users").await, Some(1));
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM conversations").await, Some(1));
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM messages").await, Some(2));
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM tasks").await, Some(1));
+    let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["email"], email.as_str());
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
+}
