@@ -128,6 +128,23 @@ impl Database {
             let recovered = purpose == TokenPurpose::RecoverAccount.as_str();
             let at = db_now();
             if recovered {
+                // Whoever moved the account away may meanwhile have signed up with its old address (never
+                // verified: the mail goes to the owner) or linked an identity provider through the new one.
+                // The mailbox's owner proves more than either: both are undone.
+                sqlx::query(
+                    "UPDATE users SET email = $1, updated_at = $2
+                     WHERE email = $3 AND id <> $4 AND email_verified_at IS NULL",
+                )
+                .bind(format!("released-{}@users.invalid", Uuid::now_v7().simple()))
+                .bind(at)
+                .bind(&email)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM external_identities WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "UPDATE users SET email = $1, email_verified_at = $2, updated_at = $2
                      WHERE id = $3 AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = $1 AND o.id <> $3)",

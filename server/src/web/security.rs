@@ -152,7 +152,8 @@ fn nul_fields_in_json(body: &[u8]) -> FieldErrors {
 /// The fields of a form body whose text holds a NUL.
 fn nul_fields_in_form(body: &[u8]) -> FieldErrors {
     let mut found = FieldErrors::new();
-    if body.windows(3).any(|w| w == b"%00") {
+    // Spelled `%00`, or sent as the raw byte (which the form decoder passes through).
+    if body.contains(&0) || body.windows(3).any(|w| w == b"%00") {
         for (key, value) in url::form_urlencoded::parse(body) {
             if value.contains('\0') || key.contains('\0') {
                 field_error(&mut found, &key.replace('\0', "\u{fffd}"), NUL_MESSAGE);
@@ -224,6 +225,7 @@ mod tests {
         let form = nul_fields_in_form(b"title=a%00b&content=fine");
         assert_eq!(form.keys().collect::<Vec<_>>(), ["title"]);
         assert!(nul_fields_in_form(b"title=100%25").is_empty());
+        assert_eq!(nul_fields_in_form(b"title=a\0b").keys().collect::<Vec<_>>(), ["title"], "a raw NUL byte");
     }
 
     #[test]

@@ -357,3 +357,36 @@ async fn a_token_not_yet_valid_or_with_an_oversized_subject_is_refused() {
     let longest = sign(&key, &claims(&"s".repeat(255), &unique_email()));
     assert_eq!(app.get_authed("/api/v1/me", &longest).await.status(), 200);
 }
+
+/// Review of issue 21: an identity linked through an address that was later taken back does not survive the
+/// owner's recovery link.
+#[tokio::test]
+async fn a_recovery_link_unlinks_identity_providers() {
+    let key = new_key("k");
+    let jwks = jwks_server(&[&key]).await;
+    let app = app_with_jwks(&jwks.url).await;
+    let email = unique_email();
+    let owner = app.signup(&email, PASSWORD).await;
+    let link = app.link_token(&email, 1, "/verify-email").await;
+    assert_eq!(app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await.status(), 204);
+    let linked: Value =
+        app.get_authed("/api/v1/me", &sign(&key, &verified_claims("linked", &email))).await.json().await.unwrap();
+    assert_eq!(linked["id"], owner["user"]["id"]);
+
+    // A password change mails the owner a way back; following it unlinks every identity.
+    let changed = app
+        .send_authed(
+            reqwest::Method::POST,
+            "/api/v1/me/password",
+            owner["access_token"].as_str().unwrap(),
+            Some(&json!({ "current_password": PASSWORD, "new_password": "Brand-new-pass-42" })),
+        )
+        .await;
+    assert_eq!(changed.status(), 204);
+    let back = app.link_token(&email, 1, "/reset-password").await;
+    let confirmed = app
+        .post_json("/api/v1/auth/password-reset/confirm", &json!({ "token": back, "password": "Taken-back-88" }))
+        .await;
+    assert_eq!(confirmed.status(), 204);
+    assert_eq!(crate::helpers::sql(&app.db_url, "SELECT count(*) FROM external_identities").await, Some(0));
+}

@@ -441,12 +441,15 @@ async fn an_email_change_ends_earlier_reset_links_and_the_old_address_can_undo_i
     let theirs = app.link_token(&intruder, 1, "/reset-password").await;
     assert_eq!(confirm(&app, &theirs, "Intruder-pass-1").await.status(), 204);
     let intruder_login: Value = app.login(&intruder, "Intruder-pass-1").await.json().await.unwrap();
+    // And takes the freed old address with an account of their own (never verified: the mail goes to the owner).
+    app.signup(&owner, "Squatter-pass-1").await;
 
     assert_eq!(confirm(&app, &back, "Taken-back-88").await.status(), 204);
     let me: Value = app.login(&owner, "Taken-back-88").await.json().await.unwrap();
     assert_eq!(me["user"]["email"], owner.as_str(), "the old address is the account's again");
     assert_eq!(me["user"]["email_verified"], true);
     assert_eq!(app.login(&intruder, "Intruder-pass-1").await.status(), 401);
+    assert_eq!(app.login(&owner, "Squatter-pass-1").await.status(), 401, "the squatter's account let the address go");
     assert_eq!(app.get_authed("/api/v1/me", intruder_login["access_token"].as_str().unwrap()).await.status(), 401);
     assert_eq!(error_code(confirm(&app, &back, "Again-pass-99").await, 400).await, "validation_failed", "used once");
 }

@@ -126,7 +126,10 @@ impl ConversationSearch for ChatService {
         match self.list_conversations(user_id, Some(limit), None, Some(query)).await {
             Ok((found, _)) => Ok(found),
             Err(ChatError::Validation(fields)) => Err(fields.into_values().flatten().collect::<Vec<_>>().join(" ")),
-            Err(_) => Err("The database is unavailable.".to_owned()),
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "a tool's conversation search failed");
+                Err("The conversations cannot be searched right now.".to_owned())
+            }
         }
     }
 }
