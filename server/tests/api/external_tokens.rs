@@ -79,6 +79,14 @@ fn claims(sub: &str, email: &str) -> Value {
     json!({ "sub": sub, "email": email, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600, "role": "authenticated" })
 }
 
+/// A Parley account whose email is verified (its signup's link followed): the token body.
+async fn signed_up_verified(app: &crate::helpers::TestApp, email: &str) -> Value {
+    let owner = app.signup(email, PASSWORD).await;
+    let link = app.link_token(email, 1, "/verify-email").await;
+    assert_eq!(app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await.status(), 204);
+    owner
+}
+
 /// Claims whose email the provider says it verified.
 fn verified_claims(sub: &str, email: &str) -> Value {
     let mut claims = claims(sub, email);
@@ -293,9 +301,7 @@ async fn a_verified_provider_email_links_to_the_account_whose_email_is_verified(
     let jwks = jwks_server(&[&key]).await;
     let app = app_with_jwks(&jwks.url).await;
     let email = unique_email();
-    let owner = app.signup(&email, PASSWORD).await;
-    let link = app.link_token(&email, 1, "/verify-email").await;
-    assert_eq!(app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await.status(), 204);
+    let owner = signed_up_verified(&app, &email).await;
 
     let me: Value =
         app.get_authed("/api/v1/me", &sign(&key, &verified_claims("same-person", &email))).await.json().await.unwrap();
@@ -366,9 +372,7 @@ async fn a_recovery_link_unlinks_identity_providers() {
     let jwks = jwks_server(&[&key]).await;
     let app = app_with_jwks(&jwks.url).await;
     let email = unique_email();
-    let owner = app.signup(&email, PASSWORD).await;
-    let link = app.link_token(&email, 1, "/verify-email").await;
-    assert_eq!(app.post_json("/api/v1/auth/verify-email", &json!({ "token": link })).await.status(), 204);
+    let owner = signed_up_verified(&app, &email).await;
     let linked: Value =
         app.get_authed("/api/v1/me", &sign(&key, &verified_claims("linked", &email))).await.json().await.unwrap();
     assert_eq!(linked["id"], owner["user"]["id"]);
