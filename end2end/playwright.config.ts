@@ -75,6 +75,9 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: path.join(repoRoot, 'target', 'site'),
       SESSION_SECRET: 'e2e-session-secret-0123456789abcdef0123',
       JWT_SECRET: 'e2e-jwt-secret-0123456789abcdef0123456789',
+      // Conversations are sealed at rest in the browser tests too (a test key, not a secret).
+      PARLEY_ENCRYPTION_KEYS: 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=',
+      PARLEY_SEARCH_KEY: 'e2e-search-key-0123456789abcdef0123456789',
       // Mail goes to files that the tests read (see support.ts, `mailTo`).
       PARLEY_MAIL_FROM: 'Parley <noreply@parley.test>',
       PARLEY_MAIL_OUTBOX: sharedOutbox,

@@ -26,7 +26,8 @@ PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 BASE="http://127.0.0.1:$PORT"
 env -i PATH="$PATH" PARLEY_ENV=production DATABASE_URL="sqlite://$WORK/fuzz.db" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
   LEPTOS_SITE_ROOT="$SITE" SESSION_SECRET=fuzz-session-secret-0123456789abcdef0123 \
-  JWT_SECRET=fuzz-jwt-secret-0123456789abcdef0123456789 PARLEY_MAIL_FROM=noreply@parley.test \
+  JWT_SECRET=fuzz-jwt-secret-0123456789abcdef0123456789 \
+  PARLEY_ENCRYPTION_KEYS=cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4= PARLEY_SEARCH_KEY=fuzz-search-key-0123456789abcdef0123456789 PARLEY_MAIL_FROM=noreply@parley.test \
   PARLEY_MAIL_OUTBOX="$WORK/outbox" RUST_LOG=error PARLEY_DEMO_CHUNK_DELAY_MS=0 PARLEY_RATE_LIMIT_SEARCH_PER_USER=100000 \
   "$BIN" >"$WORK/server.log" 2>&1 &
 SERVER=$!

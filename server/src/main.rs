@@ -13,7 +13,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage: parley                          serve (configured from the environment)
        parley copy-from-sqlite SQLITE_URL  copy a SQLite database's data into the empty PostgreSQL
-                                           database named by DATABASE_URL";
+                                           database named by DATABASE_URL
+       parley reencrypt                    seal every stored text under the first of
+                                           PARLEY_ENCRYPTION_KEYS and rebuild the search index under
+                                           PARLEY_SEARCH_KEY, while instances keep serving";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -21,6 +24,7 @@ async fn main() -> ExitCode {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => serve().await,
         ["copy-from-sqlite", source] => copy_from_sqlite(source).await,
+        ["reencrypt"] => reencrypt().await,
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -44,6 +48,45 @@ async fn serve() -> ExitCode {
             // One line that says what failed and why (the database errors name the host, never a password).
             let cause = std::error::Error::source(&error).map(|c| format!(": {c}")).unwrap_or_default();
             tracing::error!("parley stopped: {error}{cause}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Rewrites every stored text not under the first key (plain text included) and every index entry made with
+/// another search key, a batch at a time, printing progress. Safe beside running instances and after a kill
+/// (run it again: what is done is passed over).
+async fn reencrypt() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("parley: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = async {
+        let db = Database::connect_with(secrecy::ExposeSecret::expose_secret(&config.database_url), &config.database)
+            .await?
+            .with_at_rest(config.at_rest.clone());
+        db.migrate().await?;
+        let report = db
+            .reencrypt_all(500, |table, progress| {
+                println!("{table}: {} examined, {} rewritten", progress.examined, progress.rewritten);
+            })
+            .await;
+        db.close().await;
+        report
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            let rewritten: u64 = report.tables.iter().map(|(_, p)| p.rewritten).sum();
+            let state = if config.at_rest.is_sealing() { "sealed under the first key" } else { "stored as plain text" };
+            println!("done: {rewritten} rows rewritten; every stored text is {state}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("parley: reencrypt stopped (run it again to go on): {}", parley::support::error_chain(&error));
             ExitCode::FAILURE
         }
     }

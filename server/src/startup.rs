@@ -58,7 +58,9 @@ impl Application {
     /// Opens and migrates the database, binds the listener (port 0 picks a free port) and builds the
     /// router. Nothing is served until [`Application::run_until`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let db = Database::connect_with(config.database_url.expose_secret(), &config.database).await?;
+        let db = Database::connect_with(config.database_url.expose_secret(), &config.database)
+            .await?
+            .with_at_rest(config.at_rest.clone());
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
@@ -139,6 +141,16 @@ fn assistant(config: &AssistantConfig) -> Result<(Arc<dyn Assistant>, usize), St
 
 /// Hourly removal of expired sessions, refresh tokens and rate-limit windows.
 fn spawn_housekeeping(db: Database) {
+    // Rows from before the blind index existed are indexed once, in the background (a search meanwhile
+    // misses what is not indexed yet, and says nothing wrong about the rest).
+    let indexer = db.clone();
+    tokio::spawn(async move {
+        match indexer.index_all_missing(500).await {
+            Ok(0) => {}
+            Ok(indexed) => tracing::info!(indexed, "indexed the rows written before the search index"),
+            Err(error) => tracing::warn!(error = %crate::support::error_chain(&error), "indexing old rows failed"),
+        }
+    });
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {

@@ -82,7 +82,7 @@ impl Database {
         let _turn = self.write_turn().await?;
         let now = unix_now();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "UPDATE account_tokens SET used_at = $1
                  WHERE user_id = $2 AND purpose = $3 AND purpose <> 'recover_account' AND used_at IS NULL",
@@ -116,7 +116,7 @@ impl Database {
         let _turn = self.write_turn().await?;
         let now = unix_now();
         let done = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let claimed: Option<(Uuid, String, String)> = sqlx::query_as(CLAIM)
                 .bind(now)
                 .bind(token_hash)
@@ -184,7 +184,7 @@ impl Database {
         let _turn = self.write_turn().await?;
         let now = unix_now();
         let outcome = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let claimed: Option<(Uuid, String, String)> = sqlx::query_as(CLAIM)
                 .bind(now)
                 .bind(token_hash)

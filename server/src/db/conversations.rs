@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Database, DbError, db_now, on_pool};
-use crate::support::search_text::SearchQuery;
+use crate::support::{at_rest::AtRest, search_text::SearchQuery};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Conversation {
@@ -24,6 +24,23 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// The tools the assistant called for this reply, as a JSON array (see `chat::tool_calls_of`).
     pub tool_calls: Option<String>,
+}
+
+impl Conversation {
+    /// The row as read, with its title opened.
+    pub(super) fn opened(mut self, at_rest: &AtRest) -> Self {
+        self.title = at_rest.open(self.title);
+        self
+    }
+}
+
+impl Message {
+    /// The row as read, with its content and tool calls opened.
+    pub(super) fn opened(mut self, at_rest: &AtRest) -> Self {
+        self.content = at_rest.open(self.content);
+        self.tool_calls = at_rest.open_opt(self.tool_calls);
+        self
+    }
 }
 
 /// A position in a list: the sort key of the last item seen. Pages continue with a row-value comparison
@@ -67,7 +84,8 @@ const NEWEST_MESSAGES_BEFORE: &str = "SELECT m.id, m.conversation_id, m.role, m.
 
 /// A page from [`NEWEST_MESSAGES_BEFORE`] rows fetched with one row more than `limit`: oldest first, and
 /// where the page before it ends, if there is one.
-fn newest_page(mut rows: Vec<Message>, limit: u32) -> Page<Message> {
+fn newest_page(rows: Vec<Message>, limit: u32, at_rest: &AtRest) -> Page<Message> {
+    let mut rows: Vec<Message> = rows.into_iter().map(|m| m.opened(at_rest)).collect();
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     rows.reverse();
@@ -80,32 +98,48 @@ fn newest_page(mut rows: Vec<Message>, limit: u32) -> Page<Message> {
 const TOUCH_CONVERSATION: &str = "UPDATE conversations SET updated_at = $1 WHERE id = $2";
 
 impl Database {
-    pub async fn create_conversation(&self, user_id: Uuid, title: &str) -> Result<Conversation, DbError> {
+    /// A new conversation; `default_title` when nobody chose `title`, so the first message may replace it.
+    pub async fn create_conversation(
+        &self,
+        user_id: Uuid,
+        title: &str,
+        default_title: bool,
+    ) -> Result<Conversation, DbError> {
+        let (index, key_id) = self.index_of(user_id, title);
+        let sealed = self.at_rest().seal(title);
         let _turn = self.write_turn().await?;
         let now = db_now();
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
-            "INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
+            "INSERT INTO conversations
+                 (id, user_id, title, created_at, updated_at, default_title, index_words, index_prefixes, indexed_with)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              RETURNING id, title, created_at, updated_at",
         )
         .bind(Uuid::now_v7())
         .bind(user_id)
-        .bind(title)
+        .bind(&sealed)
         .bind(now)
         .bind(now)
+        .bind(default_title)
+        .bind(&index.words)
+        .bind(&index.prefixes)
+        .bind(key_id)
         .fetch_one(pool)
-        .await)?)
+        .await)?;
+        Ok(row.opened(self.at_rest()))
     }
 
     pub async fn find_conversation(&self, user_id: Uuid, id: Uuid) -> Result<Option<Conversation>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(FIND_CONVERSATION)
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(FIND_CONVERSATION)
             .bind(id)
             .bind(user_id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?;
+        Ok(row.map(|c| c.opened(self.at_rest())))
     }
 
-    /// The user's conversations, most recently updated first; with `search`, only those whose title
-    /// contains its text or with a message that matches it (see `db::search`).
+    /// The user's conversations, most recently updated first; with `search`, only those whose title or one
+    /// of whose messages matches it (see `db::search`).
     pub async fn list_conversations(
         &self,
         user_id: Uuid,
@@ -133,7 +167,8 @@ impl Database {
             rows.truncate(limit as usize);
             rows.last().map(|c| Position { at: c.updated_at, id: c.id })
         });
-        Ok(Page { items: rows, next: next.flatten() })
+        let items = rows.into_iter().map(|c| c.opened(self.at_rest())).collect();
+        Ok(Page { items, next: next.flatten() })
     }
 
     /// Renaming is an update: the conversation moves to the top of the list.
@@ -143,17 +178,25 @@ impl Database {
         id: Uuid,
         title: &str,
     ) -> Result<Option<Conversation>, DbError> {
+        let (index, key_id) = self.index_of(user_id, title);
+        let sealed = self.at_rest().seal(title);
         let _turn = self.write_turn().await?;
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
-            "UPDATE conversations SET title = $1, updated_at = $2 WHERE id = $3 AND user_id = $4
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(
+            "UPDATE conversations SET title = $1, updated_at = $2, default_title = FALSE,
+                 index_words = $5, index_prefixes = $6, indexed_with = $7
+             WHERE id = $3 AND user_id = $4
              RETURNING id, title, created_at, updated_at",
         )
-        .bind(title)
+        .bind(&sealed)
         .bind(db_now())
         .bind(id)
         .bind(user_id)
+        .bind(&index.words)
+        .bind(&index.prefixes)
+        .bind(key_id)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+        Ok(row.map(|c| c.opened(self.at_rest())))
     }
 
     /// Deletes the conversation and its messages; `false` when the user has no such conversation.
@@ -200,7 +243,8 @@ impl Database {
             Ok::<_, sqlx::Error>(Some((conversation, rows)))
         }
         .await)?;
-        Ok(found.map(|(conversation, rows)| (conversation, newest_page(rows, limit))))
+        let at_rest = self.at_rest();
+        Ok(found.map(|(conversation, rows)| (conversation.opened(at_rest), newest_page(rows, limit, at_rest))))
     }
 
     /// The newest `limit` messages before `before` (all of them when `None`), returned oldest first.
@@ -220,7 +264,7 @@ impl Database {
             .bind(i64::from(limit) + 1)
             .fetch_all(pool)
             .await)?;
-        Ok(newest_page(rows, limit))
+        Ok(newest_page(rows, limit, self.at_rest()))
     }
 
     /// The first `limit` messages at or after `from`, oldest first; `next` is where the following page
@@ -250,7 +294,8 @@ impl Database {
         } else {
             None
         };
-        Ok(Page { items: rows, next })
+        let items = rows.into_iter().map(|m| m.opened(self.at_rest())).collect();
+        Ok(Page { items, next })
     }
 
     /// One message of one of the user's conversations.
@@ -260,7 +305,7 @@ impl Database {
         conversation_id: Uuid,
         id: Uuid,
     ) -> Result<Option<Message>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Message>(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, Message>(
             "SELECT m.id, m.conversation_id, m.role, m.content, m.created_at, m.tool_calls
              FROM messages m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.id = $1 AND m.conversation_id = $2 AND c.user_id = $3",
@@ -269,18 +314,24 @@ impl Database {
         .bind(conversation_id)
         .bind(user_id)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+        Ok(row.map(|m| m.opened(self.at_rest())))
     }
 
-    /// Appends a message and marks the conversation as active, in one transaction.
+    /// Appends a message to one of `user_id`'s conversations and marks the conversation as active, in one
+    /// transaction.
     pub async fn add_message(
         &self,
+        user_id: Uuid,
         conversation_id: Uuid,
         role: &str,
         content: &str,
         not_before: Option<DateTime<Utc>>,
         tool_calls: Option<&str>,
     ) -> Result<Message, DbError> {
+        let (index, key_id) = self.index_of(user_id, content);
+        let sealed = self.at_rest().seal(content);
+        let sealed_calls = self.at_rest().seal_opt(tool_calls);
         let _turn = self.write_turn().await?;
         // A reply must sort after the message it answers even when both land in the same microsecond.
         let mut now = db_now();
@@ -290,24 +341,30 @@ impl Database {
             now = floor + chrono::Duration::microseconds(1);
         }
         let message = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let message = sqlx::query_as::<_, Message>(
-                "INSERT INTO messages (id, conversation_id, role, content, created_at, tool_calls) VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO messages (id, conversation_id, role, content, created_at, tool_calls,
+                                       user_id, index_words, index_prefixes, indexed_with)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  RETURNING id, conversation_id, role, content, created_at, tool_calls",
             )
             .bind(Uuid::now_v7())
             .bind(conversation_id)
             .bind(role)
-            .bind(content)
+            .bind(&sealed)
             .bind(now)
-            .bind(tool_calls)
+            .bind(&sealed_calls)
+            .bind(user_id)
+            .bind(&index.words)
+            .bind(&index.prefixes)
+            .bind(key_id)
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(TOUCH_CONVERSATION).bind(now).bind(conversation_id).execute(&mut *tx).await?;
             tx.commit().await?;
             message
         });
-        Ok(message)
+        Ok(message.opened(self.at_rest()))
     }
 
     /// Replaces the content of one of the user's messages and deletes every later message of its
@@ -319,19 +376,24 @@ impl Database {
         message_id: Uuid,
         content: &str,
     ) -> Result<Option<Message>, DbError> {
+        let (index, key_id) = self.index_of(user_id, content);
+        let sealed = self.at_rest().seal(content);
         let _turn = self.write_turn().await?;
         let message = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let message = sqlx::query_as::<_, Message>(
-                "UPDATE messages SET content = $1
+                "UPDATE messages SET content = $1, index_words = $5, index_prefixes = $6, indexed_with = $7
                  WHERE id = $2 AND conversation_id = $3 AND role = 'user'
                    AND conversation_id IN (SELECT id FROM conversations WHERE id = $3 AND user_id = $4)
                  RETURNING id, conversation_id, role, content, created_at, tool_calls",
             )
-            .bind(content)
+            .bind(&sealed)
             .bind(message_id)
             .bind(conversation_id)
             .bind(user_id)
+            .bind(&index.words)
+            .bind(&index.prefixes)
+            .bind(key_id)
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(message) = &message {
@@ -346,7 +408,7 @@ impl Database {
             tx.commit().await?;
             message
         });
-        Ok(message)
+        Ok(message.map(|m| m.opened(self.at_rest())))
     }
 
     /// Stores a conversation's history in one transaction, alternating user and assistant messages with
@@ -354,25 +416,35 @@ impl Database {
     /// commit each one). Rows go in a few hundred per statement, which both backends take as one
     /// `VALUES` list (well under SQLite's limit of 32,766 parameters).
     pub async fn add_message_history(&self, conversation_id: Uuid, contents: &[String]) -> Result<(), DbError> {
-        let _turn = self.write_turn().await?;
         const ROWS_PER_STATEMENT: usize = 500;
+        const COLUMNS: usize = 9;
+        let (user_id,): (Uuid,) =
+            on_pool!(self, |pool| sqlx::query_as("SELECT user_id FROM conversations WHERE id = $1")
+                .bind(conversation_id)
+                .fetch_one(pool)
+                .await)?;
+        let rows: Vec<(String, crate::support::at_rest::IndexedText)> =
+            contents.iter().map(|content| (self.at_rest().seal(content), self.index_of(user_id, content).0)).collect();
+        let key_id = self.at_rest().search_key().id();
+        let _turn = self.write_turn().await?;
         let start = db_now();
         let statement = |rows: usize| {
             let values: Vec<String> = (0..rows)
                 .map(|row| {
-                    let p = row * 5;
-                    format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+                    let placeholders: Vec<String> = (1..=COLUMNS).map(|n| format!("${}", row * COLUMNS + n)).collect();
+                    format!("({})", placeholders.join(", "))
                 })
                 .collect();
             format!(
-                "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES {}",
+                "INSERT INTO messages (id, conversation_id, role, content, created_at,
+                                       user_id, index_words, index_prefixes, indexed_with) VALUES {}",
                 values.join(", ")
             )
         };
         let full = statement(ROWS_PER_STATEMENT);
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            for (batch, chunk) in contents.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let mut tx = pool.begin_with(self.begin_write()).await?;
+            for (batch, chunk) in rows.chunks(ROWS_PER_STATEMENT).enumerate() {
                 let partial;
                 let sql = if chunk.len() == ROWS_PER_STATEMENT {
                     full.as_str()
@@ -381,7 +453,7 @@ impl Database {
                     partial.as_str()
                 };
                 let mut query = sqlx::query(sql);
-                for (i, content) in chunk.iter().enumerate() {
+                for (i, (content, index)) in chunk.iter().enumerate() {
                     let n = batch * ROWS_PER_STATEMENT + i;
                     let role = if n.is_multiple_of(2) { "user" } else { "assistant" };
                     query = query
@@ -389,7 +461,11 @@ impl Database {
                         .bind(conversation_id)
                         .bind(role)
                         .bind(content)
-                        .bind(start + chrono::Duration::microseconds(n as i64));
+                        .bind(start + chrono::Duration::microseconds(n as i64))
+                        .bind(user_id)
+                        .bind(&index.words)
+                        .bind(&index.prefixes)
+                        .bind(key_id);
                 }
                 query.execute(&mut *tx).await?;
             }
@@ -402,32 +478,37 @@ impl Database {
 
     /// Sets the title only if it is still the default, so a first message names a new chat but never
     /// overrides a title the user chose.
-    pub async fn set_title_if_default(
-        &self,
-        conversation_id: Uuid,
-        default_title: &str,
-        title: &str,
-    ) -> Result<(), DbError> {
+    pub async fn set_title_if_default(&self, user_id: Uuid, conversation_id: Uuid, title: &str) -> Result<(), DbError> {
+        let (index, key_id) = self.index_of(user_id, title);
+        let sealed = self.at_rest().seal(title);
         let _turn = self.write_turn().await?;
-        on_pool!(self, |pool| sqlx::query("UPDATE conversations SET title = $1 WHERE id = $2 AND title = $3")
-            .bind(title)
-            .bind(conversation_id)
-            .bind(default_title)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query(
+            "UPDATE conversations SET title = $1, default_title = FALSE,
+                 index_words = $4, index_prefixes = $5, indexed_with = $6
+             WHERE id = $2 AND user_id = $3 AND default_title"
+        )
+        .bind(&sealed)
+        .bind(conversation_id)
+        .bind(user_id)
+        .bind(&index.words)
+        .bind(&index.prefixes)
+        .bind(key_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// The most recent `max_messages` messages of a conversation, newest first.
     pub async fn recent_messages(&self, conversation_id: Uuid, max_messages: u32) -> Result<Vec<Message>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Message>(
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, Message>(
             "SELECT id, conversation_id, role, content, created_at, tool_calls FROM messages
              WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
         )
         .bind(conversation_id)
         .bind(i64::from(max_messages))
         .fetch_all(pool)
-        .await)?)
+        .await)?;
+        Ok(rows.into_iter().map(|m| m.opened(self.at_rest())).collect())
     }
 }

@@ -52,7 +52,7 @@ impl Database {
         let _turn = self.write_turn().await?;
         let login_id = Uuid::now_v7();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO api_logins (id, user_id, created_at, last_seen_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5)",
             )
@@ -88,7 +88,7 @@ impl Database {
 
     /// The user behind a live (not revoked) login, as an access token names them.
     pub async fn find_user_with_live_login(&self, user_id: Uuid, login_id: Uuid) -> Result<Option<User>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, User>(
             "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
              FROM users u JOIN api_logins l ON l.user_id = u.id
              WHERE u.id = $1 AND l.id = $2 AND l.revoked_at IS NULL",
@@ -96,7 +96,8 @@ impl Database {
         .bind(user_id)
         .bind(login_id)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+        Ok(row.map(|user| user.opened(self.at_rest())))
     }
 
     /// Uses up the token whose hash is `presented` and stores `next` in its place, in one transaction.
@@ -114,7 +115,7 @@ impl Database {
         let _turn = self.write_turn().await?;
         let now = unix_now();
         let outcome = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let claimed: Option<(Uuid,)> = sqlx::query_as(
                 "UPDATE refresh_tokens SET used_at = $1
                  WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
@@ -145,7 +146,7 @@ impl Database {
                 .fetch_one(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                RefreshOutcome::Rotated { user, login_id }
+                RefreshOutcome::Rotated { user: user.opened(self.at_rest()), login_id }
             } else {
                 // Not claimable: unknown, expired, revoked, or used before. Only the last is reuse.
                 let used: Option<(Uuid,)> =
@@ -234,7 +235,7 @@ impl Database {
     ) -> Result<(), DbError> {
         let _turn = self.write_turn().await?;
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             end_sign_ins!(tx, user_id, unix_now(), keep_login, keep_session);
             tx.commit().await?;
         });

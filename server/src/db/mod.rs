@@ -13,6 +13,7 @@ mod connect;
 mod conversations;
 mod logins;
 mod rate_limits;
+mod reencrypt;
 mod search;
 mod sessions;
 mod tasks;
@@ -24,6 +25,7 @@ pub use connect::{DatabaseSettings, DbTarget, target};
 pub use conversations::{Conversation, Message, Page, Position};
 use logins::end_sign_ins;
 pub use logins::{ApiLogin, LoginStart, NewRefreshToken, RefreshOutcome};
+pub use reencrypt::{Progress, RewriteReport, SEALED_TABLES};
 pub use search::MessageHit;
 pub use sessions::{
     BrowserSession, DbSessionStore, SESSION_CLIENT_KEY, SESSION_USER_KEY, SessionClient, forget_signed_in_row,
@@ -35,6 +37,9 @@ pub use users::{ExternalLogin, ExternalSignIn, User};
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+
+use crate::support::at_rest::{AtRest, IndexedText};
 use sqlx::{
     PgPool, SqlitePool,
     migrate::{MigrateError, Migrator},
@@ -135,6 +140,8 @@ pub struct Database {
     pub(crate) pool: Pool,
     /// SQLite only: the turn to write (see [`Database::write_turn`]).
     write_gate: Option<Arc<WriteGate>>,
+    /// How text people write is stored: every write of it seals and indexes through this, every read opens.
+    at_rest: Arc<AtRest>,
 }
 
 /// SQLite lets one connection write at a time, and a connection that finds the lock taken polls for it
@@ -168,7 +175,23 @@ impl Database {
             }
             DbTarget::Postgres(options) => (Pool::Postgres(connect::postgres(options, settings).await?), None),
         };
-        Ok(Database { pool, write_gate })
+        Ok(Database { pool, write_gate, at_rest: Arc::new(AtRest::default()) })
+    }
+
+    /// This database, storing text people write as `at_rest` says (the default: plain text, public search key).
+    pub fn with_at_rest(mut self, at_rest: AtRest) -> Self {
+        self.at_rest = Arc::new(at_rest);
+        self
+    }
+
+    pub(crate) fn at_rest(&self) -> &AtRest {
+        &self.at_rest
+    }
+
+    /// The search index of `text`, written by `user_id`: with the id of the key that made it.
+    pub(crate) fn index_of(&self, user_id: Uuid, text: &str) -> (IndexedText, &str) {
+        let key = self.at_rest.search_key();
+        (key.for_user(user_id).index(text), key.id())
     }
 
     /// Waits for this process's turn to write (SQLite; at once on PostgreSQL). Every method that writes
@@ -178,6 +201,17 @@ impl Database {
         match tokio::time::timeout(gate.timeout, gate.turn.lock()).await {
             Ok(guard) => Ok(WriteTurn(Some(guard))),
             Err(_) => Err(DbError::Query(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    /// How to start a transaction that will write. On SQLite, a deferred transaction that another process
+    /// (a second instance on the same file, `parley reencrypt`) writes past fails at once with "database is
+    /// locked" instead of waiting its turn, so every writing transaction takes the write lock up front
+    /// (`BEGIN IMMEDIATE`, which waits as long as the busy timeout allows).
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
         }
     }
 

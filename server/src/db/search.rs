@@ -1,8 +1,10 @@
-//! Full-text search over a user's messages, on each backend's own index: SQLite's FTS5 table
-//! `messages_fts` and PostgreSQL's `messages.search_vector` (GIN), both made by the migrations. The query
-//! arrives parsed ([`SearchQuery`]), so nothing a person types reaches either engine's query syntax.
+//! Full-text search over a user's messages and titles, on each backend's own index: SQLite's FTS5 tables
+//! `messages_fts` and `conversations_fts`, PostgreSQL's `search_vector` columns (GIN), all made by the
+//! migrations over the rows' blind index (`support::at_rest`: keyed hashes of the words, never the words).
+//! The query arrives parsed and hashed with the user's key ([`BlindQuery`]), so nothing a person types
+//! reaches either engine's query syntax, and another user's messages cannot match at all.
 //!
-//! The statements differ only in how they match and rank, so each is written once with those two pieces
+//! The statements differ only in how they match and rank, so each is written once with those pieces
 //! spliced in per backend. Ranking is best first: bm25 on SQLite (lower is better), `ts_rank` normalised
 //! by document length on PostgreSQL (higher is better, so it is negated); ties go to the newer message.
 
@@ -10,7 +12,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Backend, Conversation, Database, DbError, Position, on_pool};
-use crate::support::search_text::SearchQuery;
+use crate::support::{at_rest::BlindQuery, search_text::SearchQuery};
 
 /// A message that matched, with the title of its conversation.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -23,27 +25,30 @@ pub struct MessageHit {
     pub created_at: DateTime<Utc>,
 }
 
-/// The two pieces of SQL that differ per backend: which messages match `$1` (the query in the engine's
-/// syntax), and the score to sort by, ascending.
-macro_rules! message_search_sql {
-    (sqlite, $sql:ident $(, $extra:literal)*) => {
-        $sql!($($extra,)*
+/// The pieces of SQL that differ per backend: the user's messages that match `$1` (the query in the
+/// engine's syntax; `$2` is the user), the score to sort them by, ascending, and the conversations whose
+/// title matches `$1`.
+macro_rules! search_sql {
+    (sqlite, $sql:ident) => {
+        $sql!(
             "messages_fts JOIN messages m ON m.rowid = messages_fts.rowid",
-            "messages_fts MATCH $1",
-            "bm25(messages_fts)"
+            "messages_fts MATCH $1 AND m.user_id = $2",
+            "bm25(messages_fts)",
+            "c.rowid IN (SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH $1)"
         )
     };
-    (postgres, $sql:ident $(, $extra:literal)*) => {
-        $sql!($($extra,)*
+    (postgres, $sql:ident) => {
+        $sql!(
             "messages m",
-            "m.search_vector @@ to_tsquery('simple', parley_unaccent($1))",
-            "-ts_rank(m.search_vector, to_tsquery('simple', parley_unaccent($1)), 1)"
+            "m.search_vector @@ to_tsquery('simple', $1) AND m.user_id = $2",
+            "-ts_rank(m.search_vector, to_tsquery('simple', $1), 1)",
+            "c.search_vector @@ to_tsquery('simple', $1)"
         )
     };
 }
 
 macro_rules! hits_sql {
-    ($from:literal, $matches:literal, $score:literal) => {
+    ($from:literal, $matches:literal, $score:literal, $title_matches:literal) => {
         concat!(
             "SELECT m.id, m.conversation_id, c.title AS conversation_title, m.role, m.content, m.created_at
              FROM ",
@@ -60,17 +65,15 @@ macro_rules! hits_sql {
     };
 }
 
-/// Conversations whose title contains `$4` (`$like`: LIKE folds ASCII case on SQLite, ILIKE is needed on
-/// PostgreSQL) or that hold a matching message; `$5` is the limit.
+/// Conversations whose title matches, or that hold a matching message; `$5` is the limit.
 macro_rules! conversations_sql {
-    ($like:literal, $from:literal, $matches:literal, $score:literal) => {
+    ($from:literal, $matches:literal, $score:literal, $title_matches:literal) => {
         concat!(
             r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
-             WHERE c.user_id = $2 AND (c.updated_at, c.id) < ($6, $3)
-               AND (c.title ",
-            $like,
-            r" $4 ESCAPE '\'
-                    OR c.id IN (SELECT m.conversation_id FROM ",
+             WHERE c.user_id = $2 AND (c.updated_at, c.id) < ($4, $3)
+               AND (",
+            $title_matches,
+            " OR c.id IN (SELECT m.conversation_id FROM ",
             $from,
             " WHERE ",
             $matches,
@@ -80,20 +83,19 @@ macro_rules! conversations_sql {
     };
 }
 
-/// The conversation filter when the search has no words: titles only.
-macro_rules! title_only_sql {
-    ($like:literal) => {
-        concat!(
-            r"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c
-             WHERE c.user_id = $1 AND (c.updated_at, c.id) < ($2, $3) AND c.title ",
-            $like,
-            r" $4 ESCAPE '\'
-             ORDER BY c.updated_at DESC, c.id DESC LIMIT $5"
-        )
-    };
-}
-
 impl Database {
+    /// The user's query in the index's terms: their words hashed with their key, in the engine's syntax.
+    fn blind_query(&self, user_id: Uuid, query: &SearchQuery) -> Option<String> {
+        let blind: BlindQuery = self.at_rest().search_key().for_user(user_id).query(query);
+        if blind.is_empty() {
+            return None;
+        }
+        Some(match self.backend() {
+            Backend::Sqlite => blind.fts5(),
+            Backend::Postgres => blind.tsquery(),
+        })
+    }
+
     /// The user's messages that match `query`, best first: `limit` of them after skipping `offset`.
     /// An empty query (no words at all) matches nothing.
     pub async fn search_messages(
@@ -103,24 +105,32 @@ impl Database {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<MessageHit>, DbError> {
-        if query.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (sql, text) = match self.backend() {
-            Backend::Sqlite => (message_search_sql!(sqlite, hits_sql), query.fts5()),
-            Backend::Postgres => (message_search_sql!(postgres, hits_sql), query.tsquery()),
+        let Some(text) = self.blind_query(user_id, query) else { return Ok(Vec::new()) };
+        let sql = match self.backend() {
+            Backend::Sqlite => search_sql!(sqlite, hits_sql),
+            Backend::Postgres => search_sql!(postgres, hits_sql),
         };
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, MessageHit>(sql)
+        let hits = on_pool!(self, |pool| sqlx::query_as::<_, MessageHit>(sql)
             .bind(&text)
             .bind(user_id)
             .bind(i64::from(limit))
             .bind(i64::from(offset))
             .fetch_all(pool)
             .await)
-        .or_else(no_match_if_unparsable)?)
+        .or_else(no_match_if_unparsable)?;
+        let at_rest = self.at_rest();
+        Ok(hits
+            .into_iter()
+            .map(|hit| MessageHit {
+                conversation_title: at_rest.open(hit.conversation_title),
+                content: at_rest.open(hit.content),
+                ..hit
+            })
+            .collect())
     }
 
-    /// The conversation list filtered by a search: `fetch` rows after `after`, newest first.
+    /// The conversation list filtered by a search: `fetch` rows after `after`, newest first. A search with
+    /// no words (only punctuation) matches nothing, as in [`Database::search_messages`].
     pub(super) async fn search_conversations(
         &self,
         user_id: Uuid,
@@ -128,42 +138,25 @@ impl Database {
         after: Position,
         query: &SearchQuery,
     ) -> Result<Vec<Conversation>, DbError> {
-        let pattern = like_pattern(&query.text);
-        // Without a word to look up in the index, only titles can match (an empty index query would be a
-        // syntax error on SQLite, so it is never sent).
-        if query.is_empty() {
-            let sql = match self.backend() {
-                Backend::Sqlite => title_only_sql!("LIKE"),
-                Backend::Postgres => title_only_sql!("ILIKE"),
-            };
-            return Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(sql)
-                .bind(user_id)
-                .bind(after.at)
-                .bind(after.id)
-                .bind(&pattern)
-                .bind(fetch)
-                .fetch_all(pool)
-                .await)?);
-        }
-        let (sql, text) = match self.backend() {
-            Backend::Sqlite => (message_search_sql!(sqlite, conversations_sql, "LIKE"), query.fts5()),
-            Backend::Postgres => (message_search_sql!(postgres, conversations_sql, "ILIKE"), query.tsquery()),
+        let Some(text) = self.blind_query(user_id, query) else { return Ok(Vec::new()) };
+        let sql = match self.backend() {
+            Backend::Sqlite => search_sql!(sqlite, conversations_sql),
+            Backend::Postgres => search_sql!(postgres, conversations_sql),
         };
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, Conversation>(sql)
             .bind(&text)
             .bind(user_id)
             .bind(after.id)
-            .bind(&pattern)
-            .bind(fetch)
             .bind(after.at)
+            .bind(fetch)
             .fetch_all(pool)
             .await)
         .or_else(no_match_if_unparsable)?)
     }
 }
 
-/// The query is built from letters and digits only, so the engine should never find it unparsable; if a
-/// future unaccent rule (PostgreSQL) ever made it so, the search finds nothing rather than failing.
+/// The query is built from hashes of letters only, so the engine should never find it unparsable; if it
+/// ever did, the search finds nothing rather than failing.
 fn no_match_if_unparsable<T>(error: sqlx::Error) -> Result<Vec<T>, sqlx::Error> {
     let syntax_error = error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "42601");
     if syntax_error {
@@ -171,22 +164,4 @@ fn no_match_if_unparsable<T>(error: sqlx::Error) -> Result<Vec<T>, sqlx::Error> 
         return Ok(Vec::new());
     }
     Err(error)
-}
-
-/// A LIKE pattern matching `text` anywhere, with LIKE's own wildcards in `text` taken literally.
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_wildcards_in_a_search_are_literal() {
-        assert_eq!(like_pattern("keyset"), "%keyset%");
-        assert_eq!(like_pattern("100%_done"), r"%100\%\_done%");
-        assert_eq!(like_pattern(r"a\b"), r"%a\\b%");
-    }
 }

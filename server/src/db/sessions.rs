@@ -272,7 +272,7 @@ impl SessionStore for DbSessionStore {
         // Only what this statement read is trusted as the user's row, never a stored value of that name.
         data.remove(SESSION_USER_ROW_KEY);
         self.remember(id, &stored_data(&data)?, row.expires_at);
-        if let Some(user) = row.user() {
+        if let Some(user) = row.user().map(|user| user.opened(self.db.at_rest())) {
             let user = serde_json::to_value(user).map_err(|e| session_store::Error::Encode(e.to_string()))?;
             data.insert(SESSION_USER_ROW_KEY.to_owned(), user);
         }

@@ -16,6 +16,15 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Task {
+    /// The row as read, with its title and description opened.
+    fn opened(mut self, at_rest: &crate::support::at_rest::AtRest) -> Self {
+        self.title = at_rest.open(self.title);
+        self.description = at_rest.open_opt(self.description);
+        self
+    }
+}
+
 /// What a change to a task sets; `None` leaves a field as it is. `description: Some(None)` clears it.
 #[derive(Clone, Debug, Default)]
 pub struct TaskChange {
@@ -26,31 +35,35 @@ pub struct TaskChange {
 
 impl Database {
     pub async fn create_task(&self, user_id: Uuid, title: &str, description: Option<&str>) -> Result<Task, DbError> {
+        let (title, description) = (self.at_rest().seal(title), self.at_rest().seal_opt(description));
         let _turn = self.write_turn().await?;
         let now = db_now();
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Task>(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, Task>(
             "INSERT INTO tasks (id, user_id, title, description, completed, created_at, updated_at)
              VALUES ($1, $2, $3, $4, FALSE, $5, $5)
              RETURNING id, title, description, completed, created_at, updated_at",
         )
         .bind(Uuid::now_v7())
         .bind(user_id)
-        .bind(title)
-        .bind(description)
+        .bind(&title)
+        .bind(&description)
         .bind(now)
         .fetch_one(pool)
-        .await)?)
+        .await)?;
+        Ok(row.opened(self.at_rest()))
     }
 
     pub async fn find_task(&self, user_id: Uuid, id: Uuid) -> Result<Option<Task>, DbError> {
-        Ok(on_pool!(self, |pool| {
+        let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, Task>(
             "SELECT id, title, description, completed, created_at, updated_at FROM tasks WHERE id = $1 AND user_id = $2",
         )
         .bind(id)
         .bind(user_id)
-        .fetch_optional(pool).await
-        })?)
+        .fetch_optional(pool)
+        .await
+        })?;
+        Ok(row.map(|task| task.opened(self.at_rest())))
     }
 
     /// The user's tasks, newest first; with `completed`, only the done (or the open) ones.
@@ -96,18 +109,19 @@ impl Database {
         } else {
             None
         };
-        Ok(Page { items: rows, next })
+        Ok(Page { items: rows.into_iter().map(|task| task.opened(self.at_rest())).collect(), next })
     }
 
     /// Applies `change` to the user's task; `None` when there is no such task.
     pub async fn update_task(&self, user_id: Uuid, id: Uuid, change: &TaskChange) -> Result<Option<Task>, DbError> {
-        let _turn = self.write_turn().await?;
-        let now = db_now();
         let (set_description, description) = match &change.description {
-            Some(description) => (true, description.as_deref()),
+            Some(description) => (true, self.at_rest().seal_opt(description.as_deref())),
             None => (false, None),
         };
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, Task>(
+        let title = change.title.as_deref().map(|title| self.at_rest().seal(title));
+        let _turn = self.write_turn().await?;
+        let now = db_now();
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, Task>(
             "UPDATE tasks SET
                  title = COALESCE($3, title),
                  description = CASE WHEN $4 THEN $5 ELSE description END,
@@ -118,13 +132,14 @@ impl Database {
         )
         .bind(id)
         .bind(user_id)
-        .bind(change.title.as_deref())
+        .bind(&title)
         .bind(set_description)
-        .bind(description)
+        .bind(&description)
         .bind(change.completed)
         .bind(now)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+        Ok(row.map(|task| task.opened(self.at_rest())))
     }
 
     /// `false` when there was no such task.

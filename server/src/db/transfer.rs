@@ -70,11 +70,17 @@ pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<C
         (0: Vec<u8>, 1: Uuid, 2: i64, 3: Option<i64>));
     copy_table!(source, tx, report, "sessions", "id, user_id, data, expires_at", "$1, $2, $3, $4",
         (0: String, 1: Option<Uuid>, 2: String, 3: i64));
-    copy_table!(source, tx, report, "conversations", "id, user_id, title, created_at, updated_at", "$1, $2, $3, $4, $5",
-        (0: Uuid, 1: Uuid, 2: String, 3: DateTime<Utc>, 4: DateTime<Utc>));
-    copy_table!(source, tx, report, "messages", "id, conversation_id, role, content, created_at, tool_calls",
-        "$1, $2, $3, $4, $5, $6",
-        (0: Uuid, 1: Uuid, 2: String, 3: String, 4: DateTime<Utc>, 5: Option<String>));
+    // Sealed text and the blind index are copied as stored: the same keys read them on the other side.
+    copy_table!(source, tx, report, "conversations",
+        "id, user_id, title, created_at, updated_at, default_title, index_words, index_prefixes, indexed_with",
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9",
+        (0: Uuid, 1: Uuid, 2: String, 3: DateTime<Utc>, 4: DateTime<Utc>, 5: bool, 6: Option<String>,
+         7: Option<String>, 8: Option<String>));
+    copy_table!(source, tx, report, "messages",
+        "id, conversation_id, role, content, created_at, tool_calls, user_id, index_words, index_prefixes, indexed_with",
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10",
+        (0: Uuid, 1: Uuid, 2: String, 3: String, 4: DateTime<Utc>, 5: Option<String>, 6: Uuid, 7: Option<String>,
+         8: Option<String>, 9: Option<String>));
     copy_table!(source, tx, report, "tasks", "id, user_id, title, description, completed, created_at, updated_at",
         "$1, $2, $3, $4, $5, $6, $7",
         (0: Uuid, 1: Uuid, 2: String, 3: Option<String>, 4: bool, 5: DateTime<Utc>, 6: DateTime<Utc>));

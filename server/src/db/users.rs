@@ -24,6 +24,14 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+impl User {
+    /// The row as read, with its custom instructions opened.
+    pub(super) fn opened(mut self, at_rest: &crate::support::at_rest::AtRest) -> Self {
+        self.instructions = at_rest.open_opt(self.instructions);
+        self
+    }
+}
+
 /// The user behind an identity provider's subject, and the identity's current API login.
 #[derive(Clone, Debug)]
 pub struct ExternalSignIn {
@@ -84,14 +92,15 @@ impl Database {
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, DbError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+        Ok(row.map(|user| user.opened(self.at_rest())))
     }
 
     pub async fn find_credentials_by_email(&self, email: &str) -> Result<Option<UserCredentials>, DbError> {
@@ -132,8 +141,9 @@ impl Database {
         display_name: Option<&str>,
         instructions: Option<Option<&str>>,
     ) -> Result<Option<User>, DbError> {
+        let instructions = instructions.map(|text| self.at_rest().seal_opt(text));
         let _turn = self.write_turn().await?;
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
             "UPDATE users SET display_name = COALESCE($1, display_name),
                  instructions = CASE WHEN $2 THEN $3 ELSE instructions END, updated_at = $4
              WHERE id = $5
@@ -146,7 +156,8 @@ impl Database {
         .bind(db_now())
         .bind(id)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+        Ok(row.map(|user| user.opened(self.at_rest())))
     }
 
     /// The custom instructions of the user who owns a conversation, for its system message.
@@ -157,7 +168,7 @@ impl Database {
         .bind(conversation_id)
         .fetch_optional(pool)
         .await)?;
-        Ok(row.and_then(|(instructions,)| instructions))
+        Ok(self.at_rest().open_opt(row.and_then(|(instructions,)| instructions)))
     }
 
     /// The user an identity provider's subject maps to, with the identity's current API login.
@@ -178,7 +189,7 @@ impl Database {
                 revoked_at: row.revoked_at,
                 last_seen_at: row.last_seen_at.unwrap_or(0),
             }),
-            user: row.user,
+            user: row.user.opened(self.at_rest()),
         }))
     }
 
@@ -225,7 +236,7 @@ impl Database {
             let now = db_now();
             let result: Result<User, DbError> = on_pool!(self, |pool| {
                 async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with(self.begin_write()).await?;
                 let user = sqlx::query_as::<_, User>(
                     concat!(
 "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, email_verified_at)

@@ -1,6 +1,8 @@
 //! The ground floor: what every other floor may use and which uses none of them. Configuration,
-//! telemetry, the error vocabulary the ways in share, and the search language (how text becomes words).
+//! telemetry, the error vocabulary the ways in share, the search language (how text becomes words), and what
+//! the database holds instead of text (`at_rest`: Fernet tokens and a blind search index).
 
+pub mod at_rest;
 pub mod config;
 mod errors;
 pub mod search_text;

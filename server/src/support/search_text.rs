@@ -2,19 +2,18 @@
 //! message matched.
 //!
 //! A query is words and "quoted phrases", nothing else: every other character (FTS operators, `*`, `-`,
-//! backslashes, stray quotes) separates words, so no input can be a syntax error on either backend. Each
-//! word and phrase must match (AND); the last word, when it is not in quotes, also matches as a prefix
-//! ("keys" finds "keyset"), so results appear while a word is still being typed.
+//! backslashes, stray quotes) separates words. Each word and phrase must match (AND); the last word, when
+//! it is not in quotes, also matches as a prefix ("keys" finds "keyset"), so results appear while a word is
+//! still being typed.
 //!
-//! Words are cut the way both indexes cut text: runs of letters and digits. Matching ignores case and
-//! diacritics; the index folds them itself (SQLite's `unicode61 remove_diacritics 2`, PostgreSQL's
-//! `unaccent`), and [`fold`] does the same here so the snippet can find the words the index matched.
+//! Words are runs of letters and digits, folded here, in one place for both backends: case and diacritics
+//! are ignored ([`fold`]). The index stores them only as keyed hashes (`support::at_rest`), so the engines
+//! never see a word, and the snippet finds the matched words in the opened text with the same rules.
 
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
-/// Letters and numbers that PostgreSQL's unaccent rules turn into punctuation ("ʻ" into an apostrophe,
-/// "½" into "1/2"): they separate words, as punctuation does, on both backends (the SQLite tokenizer lists
-/// them as separators), so that no query word can turn into tsquery syntax on the way.
+/// Letters and numbers that unaccent rules turn into punctuation ("ʻ" into an apostrophe, "½" into "1/2"):
+/// they separate words, as punctuation does (as they did when the engines cut the words themselves).
 pub const UNACCENT_SEPARATORS: &str =
     "¼½¾ŉʹʺʻʼʽˆˈˋː⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⅟↉⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇⒈⒉⒊⒋⒌⒍⒎⒏⒐⒑⒒⒓⒔⒕⒖⒗⒘⒙⒚⒛🄀🄁🄂🄃🄄🄅🄆🄇🄈🄉🄊";
 
@@ -72,7 +71,8 @@ fn words_with_offsets(text: &str) -> Vec<(usize, usize, &str)> {
     words
 }
 
-fn words_of(text: &str) -> Vec<String> {
+/// The words of `text` as the search index keeps them: folded, in order, none longer than a word can be.
+pub fn index_words(text: &str) -> Vec<String> {
     words_with_offsets(text)
         .into_iter()
         .map(|(_, _, w)| w)
@@ -92,7 +92,7 @@ impl SearchQuery {
         let mut last_is_bare_word = false;
         for (n, piece) in pieces.iter().enumerate() {
             let quoted = n % 2 == 1 && (balanced || n + 1 < pieces.len());
-            let words = words_of(piece);
+            let words = index_words(piece);
             if quoted && words.len() > 1 {
                 terms.push(Term::Phrase(words));
                 last_is_bare_word = false;
@@ -124,39 +124,6 @@ impl SearchQuery {
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
-    }
-
-    /// The query in FTS5's syntax: every word in double quotes (words hold only letters and digits, so no
-    /// quote can be inside), a `*` after a prefix, terms side by side (AND).
-    pub fn fts5(&self) -> String {
-        let terms: Vec<String> = self
-            .terms
-            .iter()
-            .map(|term| match term {
-                Term::Word { word, prefix: false } => format!("\"{word}\""),
-                Term::Word { word, prefix: true } => format!("\"{word}\"*"),
-                Term::Phrase(words) => format!("\"{}\"", words.join(" ")),
-            })
-            .collect();
-        terms.join(" ")
-    }
-
-    /// The query in PostgreSQL's `to_tsquery` syntax: quoted lexemes, `:*` after a prefix, `<->` between
-    /// the words of a phrase, `&` between terms.
-    pub fn tsquery(&self) -> String {
-        let lexeme = |word: &str| format!("'{word}'");
-        let terms: Vec<String> = self
-            .terms
-            .iter()
-            .map(|term| match term {
-                Term::Word { word, prefix: false } => lexeme(word),
-                Term::Word { word, prefix: true } => format!("{}:*", lexeme(word)),
-                Term::Phrase(words) => {
-                    format!("({})", words.iter().map(|w| lexeme(w)).collect::<Vec<_>>().join(" <-> "))
-                }
-            })
-            .collect();
-        terms.join(" & ")
     }
 
     /// Where in `text` the query's terms occur, as character ranges `[start, end)`, in order.
@@ -274,8 +241,6 @@ mod tests {
             q.terms,
             vec![word("rust", false), Term::Phrase(vec!["keyset".into(), "pagination".into()]), word("keys", true)]
         );
-        assert_eq!(q.fts5(), r#""rust" "keyset pagination" "keys"*"#);
-        assert_eq!(q.tsquery(), "'rust' & ('keyset' <-> 'pagination') & 'keys':*");
         // A finished word (a space after it) or a quoted one is not a prefix.
         assert_eq!(SearchQuery::parse("keys.").terms, vec![word("keys", false)]);
         assert_eq!(SearchQuery::parse(r#""keys""#).terms, vec![word("keys", false)]);
@@ -288,8 +253,15 @@ mod tests {
             assert!(q.is_empty(), "{hostile:?} has no words: {q:?}");
         }
         let q = SearchQuery::parse(r#"cats OR "dogs NEAR(x -y\z ' it's"#);
-        assert_eq!(q.fts5(), r#""cats" "or" "dogs" "near" "x" "y" "z" "it" "s"*"#);
-        assert!(q.tsquery().chars().all(|c| c.is_alphanumeric() || " '&:*()<->".contains(c)));
+        let words: Vec<&str> = q
+            .terms
+            .iter()
+            .map(|t| match t {
+                Term::Word { word, .. } => word.as_str(),
+                Term::Phrase(_) => "a phrase",
+            })
+            .collect();
+        assert_eq!(words, ["cats", "or", "dogs", "near", "x", "y", "z", "it", "s"]);
         assert!(SearchQuery::parse(&"word ".repeat(2_000)).terms.len() <= MAX_TERMS);
     }
 
@@ -297,7 +269,6 @@ mod tests {
     fn letters_that_unaccent_makes_punctuation_separate_words() {
         let q = SearchQuery::parse("ʻokina ½ ⑴x");
         assert_eq!(q.terms, vec![word("okina", false), word("x", true)]);
-        assert!(q.tsquery().chars().all(|c| c.is_ascii_alphanumeric() || " '&:*".contains(c)), "{}", q.tsquery());
     }
 
     #[test]

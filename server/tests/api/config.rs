@@ -12,7 +12,7 @@ fn production_with_nothing_set_exits_non_zero_naming_every_missing_variable() {
 
     assert!(!output.status.success(), "must exit non-zero");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for variable in ["DATABASE_URL", "SESSION_SECRET", "JWT_SECRET"] {
+    for variable in ["DATABASE_URL", "SESSION_SECRET", "JWT_SECRET", "PARLEY_ENCRYPTION_KEYS", "PARLEY_SEARCH_KEY"] {
         assert!(stderr.contains(variable), "{variable} not named in: {stderr}");
     }
     assert_eq!(stderr.lines().count(), 1, "one message, not a cascade: {stderr}");
@@ -33,6 +33,7 @@ fn the_binary_refuses_a_provider_secret_equal_to_its_own_and_a_plain_http_jwks_i
             .env("JWT_SECRET", secret)
             .env("PARLEY_MAIL_FROM", "Parley <parley@example.com>")
             .env("PARLEY_SMTP_URL", "smtp://127.0.0.1:9")
+            .env("PARLEY_ENCRYPTION", "off")
             .env("PARLEY_EXTERNAL_JWT_ISSUER", "https://idp.example.com")
             .env("PARLEY_EXTERNAL_JWT_AUDIENCE", "authenticated");
         for (key, value) in extra {

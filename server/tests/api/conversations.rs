@@ -430,7 +430,7 @@ async fn search_finds_conversations_by_title_or_message_and_only_the_users_own()
     };
     let by_title = create(token.clone(), "Keyset pagination notes").await;
     let by_message = app.new_conversation(&token).await;
-    app.say(&token, &by_message, "Is the migration 100%_done yet?").await;
+    app.say(&token, &by_message, "Is the migration 100%_done now?").await;
     let unrelated = app.new_conversation(&token).await;
     app.say(&token, &unrelated, "Nothing to see here, just words").await;
     create(stranger.clone(), "keyset secrets of someone else").await;
@@ -463,12 +463,12 @@ async fn search_finds_conversations_by_title_or_message_and_only_the_users_own()
         "a blank search is no search"
     );
 
-    // Paging a search: the same q with the cursor.
-    let first = json_of(app.get_authed("/api/v1/conversations?q=e&limit=2", &token).await, 200).await;
+    // Paging a search: the same q with the cursor ("n" starts a word of each: notes, now, nothing).
+    let first = json_of(app.get_authed("/api/v1/conversations?q=n&limit=2", &token).await, 200).await;
     assert_eq!(first["conversations"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
     let second =
-        json_of(app.get_authed(&format!("/api/v1/conversations?q=e&limit=2&cursor={cursor}"), &token).await, 200).await;
+        json_of(app.get_authed(&format!("/api/v1/conversations?q=n&limit=2&cursor={cursor}"), &token).await, 200).await;
     assert_eq!(second["conversations"].as_array().unwrap().len(), 1);
     assert!(second["next_cursor"].is_null());
 

@@ -10,6 +10,10 @@ use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
 
 pub const TEST_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+/// Every test app seals what people write (the specification's example key, not a secret), so every reader
+/// of the suite reads through the encryption; a test wanting plain text sets `PARLEY_ENCRYPTION_KEYS` blank.
+pub const TEST_FERNET_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+pub const TEST_SEARCH_KEY: &str = "test-search-key-that-is-at-least-32-bytes";
 
 /// A running server on a random loopback port. Dropping it stops the server.
 pub struct TestApp {
@@ -123,6 +127,8 @@ pub fn test_config(db_url: &str, overrides: &[(&str, &str)]) -> Config {
             "DATABASE_URL" => Some(db_url.to_owned()),
             "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".to_owned()),
             "SESSION_SECRET" | "JWT_SECRET" => Some(TEST_SECRET.to_owned()),
+            "PARLEY_ENCRYPTION_KEYS" => Some(TEST_FERNET_KEY.to_owned()),
+            "PARLEY_SEARCH_KEY" => Some(TEST_SEARCH_KEY.to_owned()),
             "RUST_LOG" => Some("warn".to_owned()),
             "PARLEY_RATE_LIMIT_AUTH_PER_IP" => Some("10000".to_owned()),
             "PARLEY_RATE_LIMIT_LOGIN_FAILURES" => Some("10000".to_owned()),
@@ -177,6 +183,21 @@ pub async fn sql(db_url: &str, statement: &str) -> Option<i64> {
         let mut conn = sqlx::PgConnection::connect(db_url).await.expect("open the test database");
         let row = sqlx::query(statement).fetch_optional(&mut conn).await.expect(statement);
         row.and_then(|row| row.try_get::<i64, _>(0).ok())
+    }
+}
+
+/// Runs one query on a test database directly and returns the first column of every row as text (NULLs
+/// left out): for reading what the app stored, as someone with the database and no keys would.
+pub async fn sql_texts(db_url: &str, statement: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    if db_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(db_url).await.expect("open the test database");
+        let rows = sqlx::query(statement).fetch_all(&mut conn).await.expect(statement);
+        rows.iter().filter_map(|row| row.try_get::<Option<String>, _>(0).ok().flatten()).collect()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(db_url).await.expect("open the test database");
+        let rows = sqlx::query(statement).fetch_all(&mut conn).await.expect(statement);
+        rows.iter().filter_map(|row| row.try_get::<Option<String>, _>(0).ok().flatten()).collect()
     }
 }
 
@@ -327,6 +348,8 @@ impl ServerProcess {
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("SESSION_SECRET", TEST_SECRET)
             .env("JWT_SECRET", TEST_SECRET)
+            .env("PARLEY_ENCRYPTION_KEYS", TEST_FERNET_KEY)
+            .env("PARLEY_SEARCH_KEY", TEST_SEARCH_KEY)
             .env("RUST_LOG", "warn")
             .env("PARLEY_LOG_FORMAT", "json")
             .env("PARLEY_RATE_LIMIT_AUTH_PER_IP", "10000")

@@ -9,7 +9,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TEST_SECRET};
+use crate::helpers::{PASSWORD, TEST_FERNET_KEY, TEST_SEARCH_KEY, TEST_SECRET};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -27,6 +27,8 @@ async fn logs_of_signup_login_and_refresh_contain_no_secret() {
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("SESSION_SECRET", TEST_SECRET)
         .env("JWT_SECRET", TEST_SECRET)
+        .env("PARLEY_ENCRYPTION_KEYS", TEST_FERNET_KEY)
+        .env("PARLEY_SEARCH_KEY", TEST_SEARCH_KEY)
         .env("PARLEY_MAIL_FROM", "Parley <noreply@parley.test>")
         .env("PARLEY_MAIL_OUTBOX", dir.path().join("outbox"))
         .env("RUST_LOG", "debug")
@@ -91,6 +93,8 @@ async fn logs_of_signup_login_and_refresh_contain_no_secret() {
         PASSWORD.to_owned(),
         "Wrong-secret-77".to_owned(),
         TEST_SECRET.to_owned(),
+        TEST_FERNET_KEY.to_owned(),
+        TEST_SEARCH_KEY.to_owned(),
         signup["access_token"].as_str().unwrap().to_owned(),
         signup["refresh_token"].as_str().unwrap().to_owned(),
         login["access_token"].as_str().unwrap().to_owned(),

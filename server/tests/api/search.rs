@@ -3,9 +3,9 @@
 //! deletes, and query strings that must never become a syntax error.
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app, sql, url_encoded};
+use crate::helpers::{TestApp, error_code, spawn_app, url_encoded};
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Value {
     let response = app.get_authed(&format!("/api/v1/search?q={}", url_encoded(q)), token).await;
@@ -135,8 +135,11 @@ async fn the_index_follows_edits_and_deletes() {
         .to_owned();
     assert_eq!(found(&app, &token, "zeppelins").await, vec![id.clone()]);
 
-    // An edit, as a future edit feature (or an operator) would make it, straight in the database.
-    sql(&app.db_url, "UPDATE messages SET content = 'A revised thought about balloons' WHERE content = 'An original thought about zeppelins'").await;
+    let edit = format!("/api/v1/conversations/{conversation}/messages/{id}");
+    let edited = app
+        .send_authed(Method::PATCH, &edit, &token, Some(&json!({ "content": "A revised thought about balloons" })))
+        .await;
+    assert_eq!(edited.status(), 201);
     assert_eq!(found(&app, &token, "balloons").await, vec![id.clone()], "the new words are found");
     let stale = search(&app, &token, "original").await;
     assert!(

@@ -281,7 +281,8 @@ impl ChatService {
             None => DEFAULT_TITLE.to_owned(),
             Some(title) => parse_title(title)?,
         };
-        Ok(self.db.create_conversation(user_id, &title).await?)
+        let default_title = title == DEFAULT_TITLE;
+        Ok(self.db.create_conversation(user_id, &title, default_title).await?)
     }
 
     pub async fn conversation(&self, user_id: Uuid, id: Uuid) -> Result<Conversation, ChatError> {
@@ -344,8 +345,8 @@ impl ChatService {
     ) -> Result<(Message, mpsc::Receiver<ReplyEvent>), ChatError> {
         self.conversation(user_id, conversation_id).await?;
         let content = parse_content(content)?;
-        let message = self.db.add_message(conversation_id, Role::User.as_str(), content, None, None).await?;
-        self.db.set_title_if_default(conversation_id, DEFAULT_TITLE, &title_from(content)).await?;
+        let message = self.db.add_message(user_id, conversation_id, Role::User.as_str(), content, None, None).await?;
+        self.db.set_title_if_default(user_id, conversation_id, &title_from(content)).await?;
         Ok((message.clone(), self.start_reply(user_id, message)))
     }
 
@@ -477,6 +478,7 @@ impl ChatService {
         let reply = self
             .db
             .add_message(
+                user_id,
                 message.conversation_id,
                 Role::Assistant.as_str(),
                 &text,

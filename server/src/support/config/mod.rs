@@ -5,6 +5,7 @@
 
 mod accounts;
 mod assistant;
+mod at_rest;
 mod database;
 mod external;
 mod mail;
@@ -20,6 +21,8 @@ use std::{fmt, net::SocketAddr, path::Path, time::Duration};
 
 use leptos::config::{Env, LeptosOptions};
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::support::at_rest::AtRest;
 
 use reader::Reader;
 
@@ -74,6 +77,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Access tokens from an existing identity provider, when configured.
     pub external_tokens: Option<ExternalTokensConfig>,
+    /// The keys that seal stored text and key the search index.
+    pub at_rest: AtRest,
 }
 
 impl fmt::Debug for Config {
@@ -158,6 +163,7 @@ impl Config {
         let (mail, public_url) = mail::read(&mut env, listen_addr);
         let cors_origins = cors_origins(&mut env);
         let external_tokens = external::read(&mut env, [&accounts.jwt_secret, &accounts.session_secret]);
+        let at_rest = at_rest::read(&mut env);
 
         if !env.problems.is_empty() {
             return Err(ConfigError { problems: env.problems });
@@ -184,6 +190,7 @@ impl Config {
             public_url,
             cors_origins,
             external_tokens,
+            at_rest,
         })
     }
 
@@ -254,6 +261,36 @@ mod tests {
     }
 
     const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const FERNET_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+
+    #[test]
+    fn encryption_keys_are_fernet_keys_named_by_position_never_echoed() {
+        let error = config_from(&[("PARLEY_ENCRYPTION_KEYS", &format!("{FERNET_KEY}, not-a-key-sekrit"))])
+            .expect_err("a malformed key");
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert!(error.problems[0].contains("key 2 is not a Fernet key"), "{error}");
+        assert!(!error.to_string().contains("sekrit"), "the value is never printed");
+        let short = config_from(&[("PARLEY_SEARCH_KEY", "short")]).expect_err("a short search key");
+        assert!(short.to_string().contains("PARLEY_SEARCH_KEY must be at least 32 bytes"), "{short}");
+    }
+
+    #[test]
+    fn production_may_store_plain_text_only_when_told_explicitly() {
+        let base = [
+            ("PARLEY_ENV", "production"),
+            ("DATABASE_URL", "sqlite://prod.db"),
+            ("SESSION_SECRET", GOOD_SECRET),
+            ("JWT_SECRET", GOOD_SECRET),
+            ("PARLEY_MAIL_OUTBOX", "/tmp/outbox"),
+            ("PARLEY_MAIL_FROM", "Parley <noreply@example.com>"),
+        ];
+        let error = config_from(&base).expect_err("no keys in production");
+        assert_eq!(error.problems.len(), 2, "{error}");
+        let off = config_from(&[&base[..], &[("PARLEY_ENCRYPTION", "off")]].concat()).expect("explicitly off");
+        assert!(!off.at_rest.is_sealing());
+        let development = config_from(&[]).expect("development needs nothing");
+        assert!(!development.at_rest.is_sealing(), "development without keys stays plain text");
+    }
 
     #[test]
     fn a_jwks_must_come_over_tls_in_production_unless_on_loopback() {
@@ -280,10 +317,19 @@ mod tests {
     fn production_with_nothing_set_names_every_missing_variable() {
         let error = config_from(&[("PARLEY_ENV", "production")]).expect_err("must refuse");
         let message = error.to_string();
-        for variable in ["DATABASE_URL", "SESSION_SECRET", "JWT_SECRET", "PARLEY_SMTP_URL", "PARLEY_MAIL_FROM"] {
+        let variables = [
+            "DATABASE_URL",
+            "SESSION_SECRET",
+            "JWT_SECRET",
+            "PARLEY_SMTP_URL",
+            "PARLEY_MAIL_FROM",
+            "PARLEY_ENCRYPTION_KEYS",
+            "PARLEY_SEARCH_KEY",
+        ];
+        for variable in variables {
             assert!(message.contains(variable), "{variable} not named in: {message}");
         }
-        assert_eq!(error.problems.len(), 5, "{message}");
+        assert_eq!(error.problems.len(), variables.len(), "{message}");
     }
 
     #[test]
@@ -295,6 +341,7 @@ mod tests {
             ("JWT_SECRET", GOOD_SECRET),
             ("PARLEY_SMTP_URL", "smtp://mail.internal:587"),
             ("PARLEY_MAIL_FROM", "Parley <noreply@example.com>"),
+            ("PARLEY_ENCRYPTION", "off"),
         ])
         .expect_err("a short secret must be refused");
         assert_eq!(error.problems, vec!["SESSION_SECRET must be at least 32 bytes long"]);
@@ -310,8 +357,11 @@ mod tests {
             ("LEPTOS_SITE_ADDR", "0.0.0.0:8080"),
             ("PARLEY_SMTP_URL", "smtps://user:pass@mail.example.com:465"),
             ("PARLEY_MAIL_FROM", "Parley <noreply@example.com>"),
+            ("PARLEY_ENCRYPTION_KEYS", FERNET_KEY),
+            ("PARLEY_SEARCH_KEY", GOOD_SECRET),
         ])
         .expect("complete production configuration");
+        assert!(config.at_rest.is_sealing());
         assert!(matches!(config.mail.transport, MailTransport::Smtp(_)));
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.listen_addr.to_string(), "0.0.0.0:8080");
