@@ -106,6 +106,21 @@ ensure_end2end_packages() {
   fi
 }
 
+# Python's `cryptography` (PyPI), pinned: the suite checks that Parley's Fernet tokens and Python's read each
+# other (server/tests/api/at_rest.rs, through PARLEY_TEST_PYTHON).
+CRYPTOGRAPHY_VERSION=46.0.3
+ensure_python_interop() {
+  local venv="$TOOLS_DIR/python-interop-$CRYPTOGRAPHY_VERSION"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import cryptography' 2>/dev/null; then
+    skip "Python cryptography $CRYPTOGRAPHY_VERSION"
+  else
+    step "installing Python cryptography $CRYPTOGRAPHY_VERSION into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "cryptography==$CRYPTOGRAPHY_VERSION"
+  fi
+  export PARLEY_TEST_PYTHON="$venv/bin/python"
+}
+
 cmd_run() {
   ensure_wasm_target
   ensure_cargo_leptos
@@ -132,6 +147,7 @@ cmd_test() {
   ensure_postgres
   ensure_nginx
   ensure_end2end_packages
+  ensure_python_interop
   ensure_lint_tools
   check_code
 

@@ -3,10 +3,11 @@
 -- look inside it: the search index stops reading the text and indexes keyed hashes the server computes
 -- (server/src/support/at_rest/blind_index.rs), and "is the title still the default?" becomes a flag.
 
--- Each message names its owner, as the conversation does: searches and re-encryption read by it.
+-- Each message names its owner, as the conversation does: searches and re-encryption read by it. Not NOT
+-- NULL: instances of the previous release, still serving during a rolling upgrade, insert messages without
+-- it; the next start of a new instance fills it in with their index entry (`indexed_with IS NULL`).
 ALTER TABLE messages ADD COLUMN user_id UUID REFERENCES users (id) ON DELETE CASCADE;
 UPDATE messages m SET user_id = c.user_id FROM conversations c WHERE c.id = m.conversation_id;
-ALTER TABLE messages ALTER COLUMN user_id SET NOT NULL;
 CREATE INDEX messages_user ON messages (user_id);
 
 -- The old index held every word in the clear: gone, with what computed it.

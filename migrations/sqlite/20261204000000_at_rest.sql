@@ -3,7 +3,9 @@
 -- look inside it: the search index stops reading the text and indexes keyed hashes the server computes
 -- (server/src/support/at_rest/blind_index.rs), and "is the title still the default?" becomes a flag.
 
--- Each message names its owner, as the conversation does: searches and re-encryption read by it.
+-- Each message names its owner, as the conversation does: searches and re-encryption read by it. Instances
+-- of the previous release, still serving during a rolling upgrade, insert messages without it; the next start
+-- of a new instance fills it in with their index entry (`indexed_with IS NULL`).
 ALTER TABLE messages ADD COLUMN user_id BLOB;
 UPDATE messages SET user_id = (SELECT c.user_id FROM conversations c WHERE c.id = messages.conversation_id);
 CREATE INDEX messages_user ON messages (user_id);

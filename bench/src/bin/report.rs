@@ -10,13 +10,45 @@ use std::{
     time::{Duration, Instant},
 };
 
-use parley::db::Database;
+use parley::{
+    db::Database,
+    support::at_rest::{AtRest, FernetKey, SearchKey},
+};
 use parley_bench::{Load, Oha, Table, free_port, gzipped_len, resident_kib};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 const PASSWORD: &str = "Bench-pass-1";
 const SECRET: &str = "bench-secret-that-is-at-least-32-bytes";
+/// Encryption at rest, as production runs it (the specification's example key: a bench, not a secret).
+const FERNET_KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+const SEARCH_KEY: &str = "bench-search-key-that-is-at-least-32-bytes";
+
+/// Whether the server under test seals what people write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sealing {
+    On,
+    Off,
+}
+
+impl Sealing {
+    fn env(self) -> [(&'static str, &'static str); 2] {
+        match self {
+            Sealing::On => [("PARLEY_ENCRYPTION_KEYS", FERNET_KEY), ("PARLEY_SEARCH_KEY", SEARCH_KEY)],
+            Sealing::Off => [("PARLEY_ENCRYPTION", "off"), ("PARLEY_SEARCH_KEY", SEARCH_KEY)],
+        }
+    }
+
+    fn at_rest(self) -> AtRest {
+        let key = FernetKey::parse(FERNET_KEY).expect("a Fernet key");
+        AtRest::new(vec![key], self == Sealing::On, SearchKey::new(SEARCH_KEY.as_bytes()))
+    }
+}
+
+/// The bench's database, writing as a server with `sealing` writes.
+async fn seeding_db(database_url: &str, sealing: Sealing) -> Database {
+    Database::connect(database_url).await.expect("the bench database").with_at_rest(sealing.at_rest())
+}
 
 struct Args {
     parley: PathBuf,
@@ -55,7 +87,7 @@ struct Parley {
     started_in: Duration,
 }
 
-async fn start_parley(args: &Args, database_url: &str) -> Parley {
+async fn start_parley(args: &Args, database_url: &str, sealing: Sealing) -> Parley {
     let port = free_port();
     let started = Instant::now();
     let child = Command::new(&args.parley)
@@ -77,6 +109,7 @@ async fn start_parley(args: &Args, database_url: &str) -> Parley {
         // The search figures load one user's searches for seconds on end.
         .env("PARLEY_RATE_LIMIT_SEARCH_PER_USER", "100000000")
         .env("PARLEY_DEMO_CHUNK_DELAY_MS", "0")
+        .envs(sealing.env())
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -173,9 +206,9 @@ async fn chat_of_50(base: &str, user: &User) -> String {
 }
 
 /// A conversation of `messages` messages, stored directly (100,000 through the API would take minutes).
-async fn history_of(database_url: &str, base: &str, user: &User, messages: usize) -> String {
+async fn history_of(database_url: &str, base: &str, user: &User, messages: usize, sealing: Sealing) -> String {
     let id = new_conversation(base, user, &format!("{messages} messages")).await;
-    let db = Database::connect(database_url).await.expect("the bench database");
+    let db = seeding_db(database_url, sealing).await;
     let contents: Vec<String> =
         (0..messages).map(|n| format!("message number {n} with some ordinary text in it")).collect();
     for chunk in contents.chunks(10_000) {
@@ -214,9 +247,9 @@ fn prose(messages: usize) -> Vec<String> {
 }
 
 /// A user whose history is `messages` messages of prose, in conversations of 1,000, stored directly.
-async fn searcher(database_url: &str, base: &str, email: &str, messages: usize) -> User {
+async fn searcher(database_url: &str, base: &str, email: &str, messages: usize, sealing: Sealing) -> User {
     let user = sign_up(base, email).await;
-    let db = Database::connect(database_url).await.expect("the bench database");
+    let db = seeding_db(database_url, sealing).await;
     let texts = prose(messages);
     for (n, conversation) in texts.chunks(1_000).enumerate() {
         let id = new_conversation(base, &user, &format!("Conversation {n}")).await;
@@ -256,14 +289,14 @@ struct Backend {
 }
 
 async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table) {
-    let parley = start_parley(args, &backend.url).await;
+    let parley = start_parley(args, &backend.url, Sealing::On).await;
     let pid = parley.process.0.id().expect("running");
     let idle_rss = resident_kib(pid);
     let base = parley.base.clone();
     let user = sign_up(&base, &format!("bench-{}@example.com", backend.name)).await;
     let chat = chat_of_50(&base, &user).await;
-    let small = history_of(&backend.url, &base, &user, 100).await;
-    let large = history_of(&backend.url, &base, &user, 100_000).await;
+    let small = history_of(&backend.url, &base, &user, 100, Sealing::On).await;
+    let large = history_of(&backend.url, &base, &user, 100_000, Sealing::On).await;
     let bearer = format!("Authorization: Bearer {}", user.token);
     let cookie = format!("Cookie: {}", user.cookie);
     let oha = &args.oha;
@@ -296,14 +329,18 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
     );
     // Search: the same query for a user with 1,000 messages and one with 1,000,000 (10 matches each).
     let seeding = Instant::now();
-    let small_searcher = searcher(&backend.url, &base, &format!("search-small-{name}@example.com"), 1_000).await;
-    let large_searcher = searcher(&backend.url, &base, &format!("search-large-{name}@example.com"), 1_000_000).await;
+    let small_searcher =
+        searcher(&backend.url, &base, &format!("search-small-{name}@example.com"), 1_000, Sealing::On).await;
+    let large_searcher =
+        searcher(&backend.url, &base, &format!("search-large-{name}@example.com"), 1_000_000, Sealing::On).await;
     let seeded_in = seeding.elapsed();
     settle(&backend.url).await;
+    let mut sealed_search = None;
     for (what, q) in [("10 matches", RARE_WORD), ("prefix, 10 matches", "periwin"), ("no match", "nothingmatchesthis")]
     {
         let url = format!("{base}/api/v1/search?q={q}&limit=20");
         let small = oha.get(&url, &[&format!("Authorization: Bearer {}", small_searcher.token)], 8).await;
+        sealed_search.get_or_insert_with(|| small.clone());
         let large = oha.get(&url, &[&format!("Authorization: Bearer {}", large_searcher.token)], 8).await;
         table.row(
             &format!("{name}: search ({what}), 1,000,000-message user vs 1,000 (median)"),
@@ -329,6 +366,34 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
         String::new(),
     );
     table.row(&format!("{name}: idle resident memory"), format!("{:.1} MiB", idle_rss as f64 / 1024.0), String::new());
+    drop(parley);
+
+    // The same reads with encryption off (same database, a user of its own, as written in plain text).
+    let plain = start_parley(args, &backend.url, Sealing::Off).await;
+    let base = plain.base.clone();
+    let user = sign_up(&base, &format!("bench-plain-{name}@example.com")).await;
+    let plain_chat = chat_of_50(&base, &user).await;
+    let plain_searcher =
+        searcher(&backend.url, &base, &format!("search-plain-{name}@example.com"), 1_000, Sealing::Off).await;
+    settle(&backend.url).await;
+    let plain_bearer = format!("Authorization: Bearer {}", user.token);
+    let plain_history =
+        oha.get(&format!("{base}/api/v1/conversations/{plain_chat}/messages?limit=50"), &[&plain_bearer], 64).await;
+    let plain_page = oha.get(&format!("{base}/chat/{plain_chat}"), &[&format!("Cookie: {}", user.cookie)], 64).await;
+    let search_url = format!("{base}/api/v1/search?q={RARE_WORD}&limit=20");
+    let plain_search = oha.get(&search_url, &[&format!("Authorization: Bearer {}", plain_searcher.token)], 8).await;
+    let sealed_search = sealed_search.expect("measured above");
+    for (what, on, off) in [
+        ("JSON history page (50 messages, 64 connections)", &history, &plain_history),
+        ("SSR chat page (50 messages, 64 connections)", &page, &plain_page),
+        ("search, 1,000 messages, 10 matches (8 connections)", &sealed_search, &plain_search),
+    ] {
+        table.row(
+            &format!("{name}: encryption on vs off: {what}"),
+            format!("{:.0} vs {:.0} req/s, p99 {:.1} vs {:.1} ms", on.rps, off.rps, on.p99_ms, off.p99_ms),
+            format!("{:.2}x", on.rps / off.rps),
+        );
+    }
 }
 
 #[tokio::main]

@@ -37,6 +37,7 @@ type SealedRow = (Uuid, Uuid, Option<String>, Option<String>, Option<String>);
 /// A row's new values, and the old ones it is rewritten only if they are still there.
 struct Rewrite {
     id: Uuid,
+    owner: Uuid,
     old_a: Option<String>,
     old_b: Option<String>,
     new_a: String,
@@ -62,7 +63,12 @@ impl Database {
                 "AND instructions IS NOT NULL"
             ),
             "conversations" => select_after!("id, user_id, title, CAST(NULL AS TEXT), indexed_with", "conversations"),
-            "messages" => select_after!("id, user_id, content, tool_calls, indexed_with", "messages"),
+            // A message from an instance of the previous release has no owner of its own yet: its conversation's.
+            "messages" => select_after!(
+                "id, COALESCE(user_id, (SELECT c.user_id FROM conversations c WHERE c.id = messages.conversation_id)),
+                 content, tool_calls, indexed_with",
+                "messages"
+            ),
             "tasks" => select_after!("id, user_id, title, description, CAST(NULL AS TEXT)", "tasks"),
             other => unreachable!("{other} is not a sealed table"),
         };
@@ -86,6 +92,7 @@ impl Database {
                 let text = at_rest.open_opt(a.clone()).unwrap_or_default();
                 Rewrite {
                     id: *id,
+                    owner: *owner,
                     old_a: a.clone(),
                     old_b: b.clone(),
                     new_a: at_rest.seal(&text),
@@ -123,7 +130,7 @@ impl Database {
                         .await?,
                         "messages" => sqlx::query(
                             "UPDATE messages SET content = $3, tool_calls = $4, index_words = $5, index_prefixes = $6,
-                                 indexed_with = $7
+                                 indexed_with = $7, user_id = $8
                              WHERE id = $1 AND content = $2",
                         )
                         .bind(row.id)
@@ -133,6 +140,7 @@ impl Database {
                         .bind(&row.index.words)
                         .bind(&row.index.prefixes)
                         .bind(key_id)
+                        .bind(row.owner)
                         .execute(&mut *tx)
                         .await?,
                         _ => sqlx::query(
@@ -167,13 +175,16 @@ impl Database {
     /// how many it indexed (0: none left).
     pub async fn index_missing(&self, table: &str, batch: u32) -> Result<u64, DbError> {
         let select = match table {
-            "messages" => "SELECT id, user_id, content FROM messages WHERE indexed_with IS NULL LIMIT $1",
+            "messages" => {
+                "SELECT m.id, c.user_id, m.content FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.indexed_with IS NULL LIMIT $1"
+            }
             "conversations" => "SELECT id, user_id, title FROM conversations WHERE indexed_with IS NULL LIMIT $1",
             other => unreachable!("{other} has no search index"),
         };
         let update = match table {
             "messages" => {
-                "UPDATE messages SET index_words = $2, index_prefixes = $3, indexed_with = $4
+                "UPDATE messages SET index_words = $2, index_prefixes = $3, indexed_with = $4, user_id = $5
                  WHERE id = $1 AND indexed_with IS NULL"
             }
             _ => {
@@ -188,20 +199,17 @@ impl Database {
         }
         let entries: Vec<_> = rows
             .into_iter()
-            .map(|(id, owner, stored)| (id, self.index_of(owner, &self.at_rest().open(stored)).0))
+            .map(|(id, owner, stored)| (id, owner, self.index_of(owner, &self.at_rest().open(stored)).0))
             .collect();
         let key_id = self.at_rest().search_key().id();
         let _turn = self.write_turn().await?;
         Ok(on_pool!(self, |pool| async {
             let mut tx = pool.begin_with(self.begin_write()).await?;
-            for (id, index) in &entries {
-                sqlx::query(update)
-                    .bind(id)
-                    .bind(&index.words)
-                    .bind(&index.prefixes)
-                    .bind(key_id)
-                    .execute(&mut *tx)
-                    .await?;
+            for (id, owner, index) in &entries {
+                let query = sqlx::query(update).bind(id).bind(&index.words).bind(&index.prefixes).bind(key_id);
+                // Only the messages' statement names the owner (a conversation always had one).
+                let query = if table == "messages" { query.bind(owner) } else { query };
+                query.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(entries.len() as u64)
