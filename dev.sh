@@ -106,17 +106,19 @@ ensure_end2end_packages() {
   fi
 }
 
-# Python's `cryptography` (PyPI), pinned: the suite checks that Parley's Fernet tokens and Python's read each
-# other (server/tests/api/at_rest.rs, through PARLEY_TEST_PYTHON).
-CRYPTOGRAPHY_VERSION=46.0.3
+# Python's `cryptography` and `standardwebhooks` (PyPI), pinned: the suite checks that Parley's Fernet tokens
+# and Python's read each other, and verifies Parley's webhooks with the Standard Webhooks library
+# (server/tests/api/at_rest.rs and insights.rs, through PARLEY_TEST_PYTHON).
+PYTHON_INTEROP="cryptography==46.0.3 standardwebhooks==1.1.0"
 ensure_python_interop() {
-  local venv="$TOOLS_DIR/python-interop-$CRYPTOGRAPHY_VERSION"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import cryptography' 2>/dev/null; then
-    skip "Python cryptography $CRYPTOGRAPHY_VERSION"
+  local venv="$TOOLS_DIR/python-interop-cryptography-46.0.3-standardwebhooks-1.1.0"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import cryptography, standardwebhooks' 2>/dev/null; then
+    skip "Python $PYTHON_INTEROP"
   else
-    step "installing Python cryptography $CRYPTOGRAPHY_VERSION into $venv"
+    step "installing Python $PYTHON_INTEROP into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "cryptography==$CRYPTOGRAPHY_VERSION"
+    # shellcheck disable=SC2086 # one word per package
+    "$venv/bin/pip" install --quiet --disable-pip-version-check $PYTHON_INTEROP
   fi
   export PARLEY_TEST_PYTHON="$venv/bin/python"
 }

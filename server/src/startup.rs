@@ -21,7 +21,12 @@ use crate::{
         },
         chat::{ChatDeps, ChatService},
         export::ExportService,
-        mail::Mailer,
+        insights::{
+            ANALYSIS_JOB_KIND, InsightService, InsightSettings,
+            webhooks::{WEBHOOK_JOB, WebhookSender, Webhooks},
+        },
+        jobs::{JobQueue, JobSettings, Worker},
+        mail::{MAIL_JOB, Mailer},
         tasks::TaskService,
     },
     support::config::{AssistantConfig, Config},
@@ -68,21 +73,51 @@ impl Application {
 
         let mut leptos_options = config.leptos_options();
         leptos_options.site_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        let queue = JobQueue::new(db.clone());
+        let mailer = Mailer::new(&config.mail, queue.clone())?;
         let accounts = AccountService::new(
             db.clone(),
             AccountDeps {
                 hasher: PasswordHasher::new(config.hashing_concurrency)?,
                 keys: TokenKeys::new(&config.jwt_secret),
                 limiter: RateLimiter::new(db.clone(), config.rate_limits),
-                mailer: Mailer::new(&config.mail)?,
+                mailer: mailer.clone(),
                 public_url: config.public_url.clone(),
                 external: config.external_tokens.as_ref().map(ExternalTokens::new),
+                terms_required: config.terms_url.is_some(),
             },
         );
         let (assistant, history_chars) = assistant(&config.assistant)?;
         let tasks = TaskService::new(db.clone());
         let limiter = RateLimiter::new(db.clone(), config.rate_limits);
-        let chat = ChatService::new(db.clone(), ChatDeps { assistant, history_chars, limiter, tasks: tasks.clone() });
+        let insights_config = &config.insights;
+        let run_jobs = insights_config.run_jobs;
+        let webhook =
+            insights_config.webhook.as_ref().and_then(|w| WebhookSender::new(&w.url, w.secret.expose_secret()));
+        let insights = InsightService::new(
+            db.clone(),
+            queue.clone(),
+            assistant.clone(),
+            InsightSettings { every: insights_config.every, flag_below: insights_config.flag_below },
+            webhook.is_some().then(|| Webhooks::new(queue.clone())),
+        );
+        let mut worker = Worker::new(
+            queue.clone(),
+            JobSettings {
+                retry_base: insights_config.job_retry_base,
+                lease: insights_config.job_lease,
+                poll: std::time::Duration::from_secs(1),
+            },
+        )
+        .handle(MAIL_JOB, Arc::new(mailer))
+        .handle(ANALYSIS_JOB_KIND, Arc::new(insights.clone()));
+        if let Some(sender) = webhook {
+            worker = worker.handle(WEBHOOK_JOB, Arc::new(sender));
+        }
+        let chat = ChatService::new(
+            db.clone(),
+            ChatDeps { assistant, history_chars, limiter, tasks: tasks.clone(), insights: insights.clone() },
+        );
         let export = ExportService::new(db.clone());
         let state = AppState::new(AppStateInner {
             config: Arc::new(config),
@@ -91,9 +126,13 @@ impl Application {
             chat,
             tasks,
             export,
+            insights,
             leptos_options,
         });
         spawn_housekeeping(db.clone());
+        if run_jobs {
+            worker.spawn();
+        }
         Ok(Application { listener, router: router(state), db })
     }
 

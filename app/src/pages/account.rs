@@ -31,6 +31,7 @@ fn AccountSettings() -> impl IntoView {
     let email = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
     let verified = user.as_ref().is_some_and(|u| u.email_verified);
     let instructions = user.as_ref().and_then(|u| u.instructions.clone()).unwrap_or_default();
+    let terms_accepted = user.as_ref().and_then(|u| u.terms_accepted_at.clone());
     let display_name = user.and_then(|u| u.display_name).unwrap_or_default();
     // The server's redirect after a change says what changed.
     let status = match use_query_map().with_untracked(|q| q.get("updated")).as_deref() {
@@ -74,6 +75,10 @@ fn AccountSettings() -> impl IntoView {
         <section class="account">
             <h1>"Account"</h1>
             <p class="muted">"Signed in as " <strong>{email}</strong></p>
+            {terms_accepted.map(|at| {
+                let day = at.get(..10).unwrap_or(&at).to_owned();
+                view! { <p class="muted">"You accepted the terms of service on " <time datetime=at>{day}</time> "."</p> }
+            })}
             {status.map(|message| view! { <p class="form-success" role="status">{message}</p> })}
 
             <section class="panel" aria-labelledby="email-heading">

@@ -5,7 +5,7 @@ use crate::components::{
     form::{Field, FormAlert, failed, form_level_message},
     password_checklist::PasswordChecklist,
 };
-use crate::server_fns::accounts::{FormError, Signup};
+use crate::server_fns::accounts::{FormError, Signup, SignupSettings};
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
@@ -15,6 +15,9 @@ pub fn SignupPage() -> impl IntoView {
     let display_name_errors = field("display_name");
     let password_errors = field("password");
     let password_confirm_errors = field("password_confirm");
+    let goals_errors = field("goals");
+    let terms_errors = field("accept_terms");
+    let terms_url = use_context::<SignupSettings>().and_then(|s| s.terms_url);
     let email_taken = matches!(error, Some(FormError::EmailTaken));
     let mut email_errors = field("email");
     if email_taken {
@@ -71,11 +74,63 @@ pub fn SignupPage() -> impl IntoView {
                     required=true
                     errors=password_confirm_errors
                 />
+                <GoalsField errors=goals_errors/>
+                {terms_url.map(|url| view! { <TermsConsent url errors=terms_errors.clone()/> })}
                 <button type="submit" class="button primary" data-pending-label="Creating account…">
                     "Create account"
                 </button>
             </ActionForm>
             <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
         </section>
+    }
+}
+
+/// "Your goals": optional, becomes the custom instructions (changeable later on the account page).
+#[component]
+fn GoalsField(errors: Vec<String>) -> impl IntoView {
+    let invalid = !errors.is_empty();
+    view! {
+        <div class="field" class:invalid=invalid>
+            <label for="signup-goals">"Your goals (optional)"</label>
+            <textarea
+                id="signup-goals"
+                name="goals"
+                rows="3"
+                maxlength="4000"
+                aria-invalid=if invalid { "true" } else { "false" }
+                aria-describedby="signup-goals-errors signup-goals-hint"
+            ></textarea>
+            <p class="field-hint" id="signup-goals-hint">
+                "What you would like help with. The assistant keeps it in mind; change it any time on your account page."
+            </p>
+            <ul id="signup-goals-errors" class="field-errors">
+                {errors.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+/// The consent box, when the site has terms (`PARLEY_TERMS_URL`): required by the browser and by the server.
+#[component]
+fn TermsConsent(url: String, errors: Vec<String>) -> impl IntoView {
+    let invalid = !errors.is_empty();
+    view! {
+        <div class="field consent" class:invalid=invalid>
+            <input
+                type="checkbox"
+                id="signup-accept-terms"
+                name="accept_terms"
+                value="true"
+                required=true
+                aria-invalid=if invalid { "true" } else { "false" }
+                aria-describedby="signup-accept-terms-errors"
+            />
+            <label for="signup-accept-terms">
+                "I accept the " <a href=url target="_blank" rel="noopener">"terms of service"</a>
+            </label>
+            <ul id="signup-accept-terms-errors" class="field-errors">
+                {errors.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+            </ul>
+        </div>
     }
 }

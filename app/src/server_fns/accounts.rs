@@ -15,6 +15,24 @@ pub struct UserSummary {
     pub instructions: Option<String>,
     /// Whether the user has followed a verification link sent to `email`.
     pub email_verified: bool,
+    /// When the user accepted the terms at signup (RFC 3339), if they were asked to.
+    pub terms_accepted_at: Option<String>,
+}
+
+/// What the signup page needs to know of the site: the terms to consent to, if there are any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignupSettings {
+    pub terms_url: Option<String>,
+}
+
+/// The signup form's fields, as the server function receives them.
+#[derive(Clone, Debug)]
+pub struct SignupForm {
+    pub email: String,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub goals: Option<String>,
+    pub accept_terms: bool,
 }
 
 /// One place the user is signed in, as the account page lists it.
@@ -99,7 +117,7 @@ impl FormError {
 pub trait AccountsPort: Send + Sync + 'static {
     async fn current_user(&self) -> Result<Option<UserSummary>, FormError>;
     /// Creates the account and signs the browser in.
-    async fn signup(&self, email: String, display_name: Option<String>, password: String) -> Result<(), FormError>;
+    async fn signup(&self, form: SignupForm) -> Result<(), FormError>;
     async fn login(&self, email: String, password: String) -> Result<(), FormError>;
     async fn logout(&self) -> Result<(), FormError>;
     async fn update_display_name(&self, display_name: String) -> Result<(), FormError>;
@@ -143,11 +161,15 @@ pub async fn signup(
     display_name: Option<String>,
     password: String,
     password_confirm: String,
+    goals: Option<String>,
+    /// The consent box: present (any value) when ticked.
+    accept_terms: Option<String>,
 ) -> Result<(), FormError> {
     if password != password_confirm {
         return Err(FormError::field_error("password_confirm", "The passwords do not match."));
     }
-    accounts()?.signup(email, display_name, password).await?;
+    let accept_terms = accept_terms.is_some();
+    accounts()?.signup(SignupForm { email, display_name, password, goals, accept_terms }).await?;
     leptos_axum::redirect(crate::domain::redirect::HOME_AFTER_LOGIN);
     Ok(())
 }

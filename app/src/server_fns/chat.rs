@@ -63,6 +63,21 @@ pub struct ConversationView {
     pub focus: Option<String>,
     /// The last message is the user's and has no reply (the assistant failed): offer a retry.
     pub awaiting_reply: bool,
+    /// The conversation's analyses, oldest first (rendered on the server only: the pane's props leave them out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insights: Vec<InsightView>,
+}
+
+/// One analysis of a range of the conversation, as the chat page's chart shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsightView {
+    /// 0 to 100, once scored.
+    pub score: Option<i32>,
+    pub summary: Option<String>,
+    /// `queued`, `running`, `done` or `failed`.
+    pub state: String,
+    /// RFC 3339.
+    pub created_at: String,
 }
 
 /// Which messages of a conversation to show.

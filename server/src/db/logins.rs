@@ -88,15 +88,17 @@ impl Database {
 
     /// The user behind a live (not revoked) login, as an access token names them.
     pub async fn find_user_with_live_login(&self, user_id: Uuid, login_id: Uuid) -> Result<Option<User>, DbError> {
-        let row = on_pool!(self, |pool| sqlx::query_as::<_, User>(
-            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
+        let row = on_pool!(self, |pool| {
+            sqlx::query_as::<_, User>(
+            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at, u.terms_accepted_at
              FROM users u JOIN api_logins l ON l.user_id = u.id
              WHERE u.id = $1 AND l.id = $2 AND l.revoked_at IS NULL",
         )
         .bind(user_id)
         .bind(login_id)
         .fetch_optional(pool)
-        .await)?;
+        .await
+        })?;
         Ok(row.map(|user| user.opened(self.at_rest())))
     }
 
@@ -139,7 +141,7 @@ impl Database {
                     .execute(&mut *tx)
                     .await?;
                 let user = sqlx::query_as::<_, User>(
-                    "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
+                    "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at, u.terms_accepted_at
                      FROM users u JOIN api_logins l ON l.user_id = u.id WHERE l.id = $1",
                 )
                 .bind(login_id)

@@ -9,8 +9,10 @@
 //! per backend.
 
 mod account_tokens;
+mod analyses;
 mod connect;
 mod conversations;
+mod jobs;
 mod logins;
 mod rate_limits;
 mod reencrypt;
@@ -21,8 +23,10 @@ pub mod transfer;
 mod users;
 
 pub use account_tokens::{NewAccountToken, RECOVERY_TOKEN_SECONDS, ResetDone, TokenPurpose, VerifyOutcome};
+pub use analyses::{ANALYSIS_JOB, Analysis};
 pub use connect::{DatabaseSettings, DbTarget, target};
 pub use conversations::{Conversation, Message, Page, Position};
+pub use jobs::{FailedJob, Job, now_millis};
 use logins::end_sign_ins;
 pub use logins::{ApiLogin, LoginStart, NewRefreshToken, RefreshOutcome};
 pub use reencrypt::{Progress, RewriteReport, SEALED_TABLES};
@@ -32,7 +36,7 @@ pub use sessions::{
     public_session_id, signed_in_row,
 };
 pub use tasks::{Task, TaskChange};
-pub use users::{ExternalLogin, ExternalSignIn, User};
+pub use users::{ExternalLogin, ExternalSignIn, NewUser, User};
 
 use std::{sync::Arc, time::Duration};
 

@@ -141,6 +141,7 @@ struct SessionRow {
     instructions: Option<String>,
     email_verified_at: Option<DateTime<Utc>>,
     created_at: Option<DateTime<Utc>>,
+    terms_accepted_at: Option<DateTime<Utc>>,
 }
 
 impl SessionRow {
@@ -152,6 +153,7 @@ impl SessionRow {
             instructions: self.instructions.clone(),
             email_verified_at: self.email_verified_at,
             created_at: self.created_at?,
+            terms_accepted_at: self.terms_accepted_at,
         })
     }
 }
@@ -254,7 +256,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let row: Option<SessionRow> = on_pool!(self.db, |pool| sqlx::query_as(
             "SELECT s.data, s.expires_at,
-                    u.id AS user_id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at
+                    u.id AS user_id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at, u.terms_accepted_at
              FROM sessions s LEFT JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.expires_at > $2",
         )

@@ -7,7 +7,7 @@ use super::{Database, DbError, db_now, on_pool};
 /// returns a user.
 macro_rules! user_columns {
     () => {
-        "id, email, display_name, instructions, email_verified_at, created_at"
+        "id, email, display_name, instructions, email_verified_at, created_at, terms_accepted_at"
     };
 }
 
@@ -22,6 +22,8 @@ pub struct User {
     /// When the user last followed a verification link sent to `email`; `None` until they do.
     pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When the user accepted the terms at signup (only asked when `PARLEY_TERMS_URL` is set).
+    pub terms_accepted_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -30,6 +32,16 @@ impl User {
         self.instructions = at_rest.open_opt(self.instructions);
         self
     }
+}
+
+/// A new account, as signup creates it.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub display_name: Option<&'a str>,
+    pub password_hash: &'a str,
+    /// The goals given at signup: the first custom instructions.
+    pub instructions: Option<&'a str>,
+    pub accepted_terms: bool,
 }
 
 /// The user behind an identity provider's subject, and the identity's current API login.
@@ -66,29 +78,27 @@ pub struct UserCredentials {
 
 impl Database {
     /// Inserts a new user; an email that is already registered gives [`DbError::UniqueViolation`].
-    pub async fn insert_user(
-        &self,
-        email: &str,
-        display_name: Option<&str>,
-        password_hash: &str,
-    ) -> Result<User, DbError> {
+    pub async fn insert_user(&self, new: &NewUser<'_>) -> Result<User, DbError> {
+        let instructions = self.at_rest().seal_opt(new.instructions);
         let _turn = self.write_turn().await?;
         let now = db_now();
         let user = on_pool!(self, |pool| sqlx::query_as::<_, User>(concat!(
-            "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, instructions,
+                                terms_accepted_at)
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
              RETURNING ",
             user_columns!()
         ))
         .bind(Uuid::now_v7())
-        .bind(email)
-        .bind(display_name)
-        .bind(password_hash)
+        .bind(new.email)
+        .bind(new.display_name)
+        .bind(new.password_hash)
         .bind(now)
-        .bind(now)
+        .bind(&instructions)
+        .bind(new.accepted_terms.then_some(now))
         .fetch_one(pool)
         .await)?;
-        Ok(user)
+        Ok(user.opened(self.at_rest()))
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, DbError> {
@@ -173,8 +183,9 @@ impl Database {
 
     /// The user an identity provider's subject maps to, with the identity's current API login.
     pub async fn find_external_user(&self, issuer: &str, subject: &str) -> Result<Option<ExternalSignIn>, DbError> {
-        let row: Option<ExternalRow> = on_pool!(self, |pool| sqlx::query_as(
-            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at,
+        let row: Option<ExternalRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT u.id, u.email, u.display_name, u.instructions, u.email_verified_at, u.created_at, u.terms_accepted_at,
                     l.id AS login_id, l.revoked_at, l.last_seen_at
              FROM external_identities x JOIN users u ON u.id = x.user_id LEFT JOIN api_logins l ON l.id = x.login_id
              WHERE x.issuer = $1 AND x.subject = $2",
@@ -182,7 +193,8 @@ impl Database {
         .bind(issuer)
         .bind(subject)
         .fetch_optional(pool)
-        .await)?;
+        .await
+        })?;
         Ok(row.map(|row| ExternalSignIn {
             login: row.login_id.map(|id| ExternalLogin {
                 id,

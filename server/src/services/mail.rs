@@ -1,9 +1,9 @@
 //! Outgoing email: SMTP in production, a folder of `.eml` files (the outbox) in development and tests.
 //!
-//! Mail is always sent in the background: a request that triggers one answers at once, whatever the mail
-//! server does. A failed attempt is logged and retried a few times with growing pauses; each attempt is
-//! bounded by a timeout. Retries live in memory: mail still pending when the process stops is lost (the
-//! person can ask for the link again).
+//! Mail is always sent in the background, through the durable job queue (`services::jobs`): a request that
+//! triggers one answers at once, whatever the mail server does, and a mail still pending when the process
+//! stops is sent by whichever instance runs next. A failed attempt is logged and retried with growing pauses;
+//! each attempt is bounded by a timeout. The queued mail (its links included) is sealed like messages.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -13,9 +13,16 @@ use lettre::{
 };
 use secrecy::ExposeSecret;
 
+use super::jobs::{JobHandler, JobQueue};
 use crate::support::config::{MailConfig, MailTransport};
 
+/// The job kind mail is queued as.
+pub const MAIL_JOB: &str = "mail";
+/// Attempts before a mail is given up (with the queue's backoff, about a quarter of an hour at the default).
+const MAIL_ATTEMPTS: i32 = 8;
+
 /// One message to send: plain text, ASCII only, so that links survive every mail reader unencoded.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -36,6 +43,7 @@ pub struct Mailer(Arc<Inner>);
 struct Inner {
     from: Mailbox,
     transport: Transport,
+    queue: JobQueue,
 }
 
 enum Transport {
@@ -43,12 +51,10 @@ enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
-/// Pauses before the second, third and fourth attempt.
-const RETRY_PAUSES: [Duration; 3] = [Duration::from_secs(2), Duration::from_secs(10), Duration::from_secs(60)];
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Mailer {
-    pub fn new(config: &MailConfig) -> Result<Self, MailError> {
+    pub fn new(config: &MailConfig, queue: JobQueue) -> Result<Self, MailError> {
         let from: Mailbox =
             config.from.parse().map_err(|e: lettre::address::AddressError| MailError::From(e.to_string()))?;
         let transport = match &config.transport {
@@ -60,37 +66,33 @@ impl Mailer {
                     .build(),
             ),
         };
-        Ok(Mailer(Arc::new(Inner { from, transport })))
+        Ok(Mailer(Arc::new(Inner { from, transport, queue })))
     }
 
-    /// Queues `mail` and returns at once; delivery (with retries) happens on its own task.
+    /// Queues `mail` and returns at once. The queueing itself (one insert) also happens on its own task, so
+    /// that a request that sends mail takes as long as one that does not (a reset for an unknown address
+    /// must not answer faster than one for a known address).
     pub fn send_in_background(&self, mail: Mail) {
-        let mailer = self.clone();
-        tokio::spawn(async move { mailer.deliver(mail).await });
+        let queue = self.0.queue.clone();
+        tokio::spawn(async move {
+            let payload = serde_json::to_string(&mail).expect("a mail serialises");
+            if let Err(error) = queue.enqueue(MAIL_JOB, &payload, MAIL_ATTEMPTS).await {
+                tracing::error!(error = %crate::support::error_chain(&error), subject = %mail.subject, "could not queue an email");
+            }
+        });
     }
 
-    async fn deliver(&self, mail: Mail) {
-        let message = match self.message(&mail) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(%error, "could not build an email");
-                return;
+    /// One attempt at sending `mail`.
+    async fn deliver(&self, mail: &Mail) -> Result<(), String> {
+        let message = self.message(mail)?;
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, self.send_once(&message)).await {
+            Ok(Ok(())) => {
+                tracing::info!(subject = %mail.subject, "email sent");
+                Ok(())
             }
-        };
-        for attempt in 0..=RETRY_PAUSES.len() {
-            if attempt > 0 {
-                tokio::time::sleep(RETRY_PAUSES[attempt - 1]).await;
-            }
-            match tokio::time::timeout(ATTEMPT_TIMEOUT, self.send_once(&message)).await {
-                Ok(Ok(())) => {
-                    tracing::info!(subject = %mail.subject, "email sent");
-                    return;
-                }
-                Ok(Err(error)) => tracing::warn!(attempt = attempt + 1, %error, "sending an email failed"),
-                Err(_) => tracing::warn!(attempt = attempt + 1, "sending an email timed out"),
-            }
+            Ok(Err(error)) => Err(format!("sending an email failed: {error}")),
+            Err(_) => Err("sending an email timed out".to_owned()),
         }
-        tracing::error!(subject = %mail.subject, "an email could not be sent; giving up");
     }
 
     fn message(&self, mail: &Mail) -> Result<Message, String> {
@@ -123,6 +125,14 @@ impl Mailer {
     }
 }
 
+#[async_trait::async_trait]
+impl JobHandler for Mailer {
+    async fn run(&self, payload: &str) -> Result<(), String> {
+        let mail: Mail = serde_json::from_str(payload).map_err(|e| format!("a queued mail is not readable: {e}"))?;
+        self.deliver(&mail).await
+    }
+}
+
 /// Writes one message as `<unix-millis>-<sequence>-<uuid>.eml`, so names sort by the moment of writing
 /// (the sequence orders two in one millisecond). The file appears whole: it is written under a temporary
 /// name and renamed, so a reader never sees half a message.
@@ -141,22 +151,28 @@ async fn write_to_outbox(dir: &std::path::Path, message: &[u8]) -> std::io::Resu
 mod tests {
     use super::*;
 
+    /// A queue on a database of its own (the tests here deliver directly and never run it).
+    async fn queue(dir: &std::path::Path) -> JobQueue {
+        let db = crate::db::Database::connect(&format!("sqlite://{}", dir.join("jobs.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        JobQueue::new(db)
+    }
+
     #[tokio::test]
     async fn the_outbox_gets_one_whole_eml_file_with_the_link_unencoded() {
         let dir = tempfile::tempdir().unwrap();
-        let mailer = Mailer::new(&MailConfig {
-            from: "Parley <noreply@parley.test>".to_owned(),
-            transport: MailTransport::Outbox(dir.path().join("outbox")),
-        })
+        let mailer = Mailer::new(
+            &MailConfig {
+                from: "Parley <noreply@parley.test>".to_owned(),
+                transport: MailTransport::Outbox(dir.path().join("outbox")),
+            },
+            queue(dir.path()).await,
+        )
         .unwrap();
         let link = format!("http://127.0.0.1:3000/reset-password?token={}", "x".repeat(43));
-        mailer
-            .deliver(Mail {
-                to: "ada@example.com".to_owned(),
-                subject: "Reset".to_owned(),
-                body: format!("Open:\n\n{link}\n"),
-            })
-            .await;
+        let mail =
+            Mail { to: "ada@example.com".to_owned(), subject: "Reset".to_owned(), body: format!("Open:\n\n{link}\n") };
+        mailer.run(&serde_json::to_string(&mail).unwrap()).await.expect("delivered");
 
         let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox")).unwrap().map(|e| e.unwrap().path()).collect();
         assert_eq!(files.len(), 1, "{files:?}");
@@ -166,9 +182,10 @@ mod tests {
         assert!(text.contains(&link), "the link is one unencoded line: {text}");
     }
 
-    #[test]
-    fn a_malformed_sender_is_refused_at_start() {
+    #[tokio::test]
+    async fn a_malformed_sender_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
         let config = MailConfig { from: "not an address".to_owned(), transport: MailTransport::Outbox("x".into()) };
-        assert!(matches!(Mailer::new(&config), Err(MailError::From(_))));
+        assert!(matches!(Mailer::new(&config, queue(dir.path()).await), Err(MailError::From(_))));
     }
 }

@@ -7,6 +7,8 @@ pub mod assistant;
 pub mod chat;
 pub mod export;
 pub mod fields;
+pub mod insights;
+pub mod jobs;
 pub mod mail;
 pub mod tasks;
 pub mod tools;

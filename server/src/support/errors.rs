@@ -53,6 +53,7 @@ pub enum Refusal {
 pub enum Missing {
     Conversation,
     Task,
+    Analysis,
 }
 
 /// Implements `From<E> for $target` through [`Refusal`] for each domain error `E`: the one table that

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    services::{accounts::AccountError, chat::ChatError, tasks::TaskError},
+    services::{accounts::AccountError, chat::ChatError, insights::InsightError, tasks::TaskError},
     support::{FieldErrors, Refusal, outward_via_refusal},
 };
 use axum::{
@@ -124,7 +124,7 @@ impl From<Refusal> for ApiError {
     }
 }
 
-outward_via_refusal!(ApiError: AccountError, ChatError, TaskError);
+outward_via_refusal!(ApiError: AccountError, ChatError, TaskError, InsightError);
 
 /// Every error response: `{ "error": { "code", "message", "fields"? } }`.
 #[derive(Serialize, ToSchema)]

@@ -106,11 +106,17 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::resp
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let accounts: Accounts =
         Arc::new(BrowserAccounts { accounts: state.accounts.clone(), trust_proxy: state.config.trust_proxy });
-    let chat: Chat = Arc::new(BrowserChat { chat: state.chat.clone(), accounts: state.accounts.clone() });
+    let chat: Chat = Arc::new(BrowserChat {
+        chat: state.chat.clone(),
+        accounts: state.accounts.clone(),
+        insights: state.insights.clone(),
+    });
     let tasks: Tasks = Arc::new(BrowserTasks { tasks: state.tasks.clone(), accounts: state.accounts.clone() });
     let reload_port = (!state.config.is_production()).then_some(state.config.reload_port);
+    let signup = app::server_fns::accounts::SignupSettings { terms_url: state.config.terms_url.clone() };
     move || {
         provide_context(accounts.clone());
+        provide_context(signup.clone());
         provide_context(chat.clone());
         provide_context(tasks.clone());
         provide_context(SignedInMemo::default());

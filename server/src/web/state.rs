@@ -7,7 +7,10 @@ use leptos::config::LeptosOptions;
 
 use crate::{
     db::Database,
-    services::{accounts::AccountService, chat::ChatService, export::ExportService, tasks::TaskService},
+    services::{
+        accounts::AccountService, chat::ChatService, export::ExportService, insights::InsightService,
+        tasks::TaskService,
+    },
     support::config::Config,
 };
 
@@ -37,6 +40,7 @@ pub struct AppStateInner {
     pub chat: ChatService,
     pub tasks: TaskService,
     pub export: ExportService,
+    pub insights: InsightService,
     pub leptos_options: LeptosOptions,
 }
 

@@ -9,8 +9,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TEST_FERNET_KEY, TEST_SEARCH_KEY, TestApp, fresh_database_url, spawn_app, spawn_app_on_with, spawn_app_with, sql,
-    sql_texts, url_encoded,
+    TEST_FERNET_KEY, TEST_SEARCH_KEY, TestApp, fresh_database_url, python, spawn_app, spawn_app_on_with,
+    spawn_app_with, sql, sql_texts, url_encoded,
 };
 
 /// A second Fernet key (written by Python's `Fernet.generate_key()`), for rotation.
@@ -123,23 +123,6 @@ async fn with_keys_the_database_holds_none_of_the_words_people_wrote() {
     ] {
         assert!(!raw.contains(word), "{word:?} is readable in the database");
     }
-}
-
-/// Runs Python's `cryptography` (PARLEY_TEST_PYTHON, else `python3`): `./dev.sh test` installs it.
-fn python(script: &str, args: &[&str]) -> String {
-    let interpreter = std::env::var("PARLEY_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let output = std::process::Command::new(&interpreter)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{interpreter} runs: {e}"));
-    assert!(
-        output.status.success(),
-        "{interpreter} with the `cryptography` package is needed (./dev.sh test installs it): {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
 }
 
 #[tokio::test]

@@ -286,3 +286,35 @@ async fn unknown_api_routes_answer_in_the_error_shape() {
     let wrong_method = app.client.delete(app.url("/api/v1/auth/login")).send().await.unwrap();
     assert_eq!(error_code(wrong_method, 405).await, "method_not_allowed");
 }
+
+/// Issue 23: goals at signup become the custom instructions; with `PARLEY_TERMS_URL` set, consent is
+/// required and its time is kept.
+#[tokio::test]
+async fn signup_takes_goals_and_requires_consent_when_there_are_terms() {
+    let app = crate::helpers::spawn_app_with(&[("PARLEY_TERMS_URL", "https://example.com/terms")]).await;
+    let email = crate::helpers::unique_email();
+    let refused = app.post_json("/api/v1/auth/signup", &json!({ "email": email, "password": PASSWORD })).await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(body["error"]["fields"]["accept_terms"].is_array(), "{body}");
+
+    let signup = json!({ "email": email, "password": PASSWORD, "accept_terms": true, "goals": "  Sleep better  " });
+    let created = app.post_json("/api/v1/auth/signup", &signup).await;
+    assert_eq!(created.status(), 201);
+    let token = created.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let me: Value = app.get_authed("/api/v1/me", &token).await.json().await.unwrap();
+    assert_eq!(me["instructions"], "Sleep better", "the goals are the first custom instructions");
+    assert!(me["terms_accepted_at"].is_string(), "{me}");
+
+    let without_terms = crate::helpers::spawn_app().await;
+    let plain = json!({ "email": crate::helpers::unique_email(), "password": PASSWORD });
+    let created = without_terms.post_json("/api/v1/auth/signup", &plain).await;
+    assert_eq!(created.status(), 201);
+    let token = created.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let me: Value = without_terms.get_authed("/api/v1/me", &token).await.json().await.unwrap();
+    assert!(me["terms_accepted_at"].is_null() && me["instructions"].is_null(), "{me}");
+    let long_goals =
+        json!({ "email": crate::helpers::unique_email(), "password": PASSWORD, "goals": "x".repeat(4_001) });
+    assert_eq!(without_terms.post_json("/api/v1/auth/signup", &long_goals).await.status(), 400);
+}

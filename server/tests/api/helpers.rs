@@ -201,6 +201,24 @@ pub async fn sql_texts(db_url: &str, statement: &str) -> Vec<String> {
     }
 }
 
+/// Runs a Python script with the packages `./dev.sh test` installs (`cryptography`, `standardwebhooks`):
+/// PARLEY_TEST_PYTHON, else `python3`. Its standard output.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let interpreter = std::env::var("PARLEY_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let output = std::process::Command::new(&interpreter)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{interpreter} runs: {e}"));
+    assert!(
+        output.status.success(),
+        "{interpreter} with `cryptography` and `standardwebhooks` is needed (./dev.sh test installs them): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// Starts the app on a fresh database of the backend under test.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await

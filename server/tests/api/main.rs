@@ -14,6 +14,7 @@ mod export;
 mod external_tokens;
 mod health;
 mod hostile_text;
+mod insights;
 mod jwt;
 mod logs;
 mod mcp;

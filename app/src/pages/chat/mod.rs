@@ -19,9 +19,11 @@ use crate::server_fns::{
 };
 
 mod composer;
+mod insights;
 mod markup;
 mod pane;
 
+use insights::InsightsPanel;
 use pane::{ConversationPane, PaneConversation};
 
 /// The window event the conversation pane raises when the sidebar's list may have changed (a reply moved
@@ -91,7 +93,12 @@ pub fn ConversationPage() -> impl IntoView {
                 match conversation.await {
                     Ok(view) => {
                         title.set(view.title.clone());
-                        view! { <ConversationPane view=PaneConversation(view) rename_errors notice/> }.into_any()
+                        let insights = view.insights.clone();
+                        view! {
+                            <InsightsPanel insights/>
+                            <ConversationPane view=PaneConversation(view) rename_errors notice/>
+                        }
+                        .into_any()
                     }
                     Err(FormError::NotFound) => {
                         title.set("Conversation not found".to_owned());

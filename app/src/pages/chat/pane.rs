@@ -55,6 +55,7 @@ impl serde::Serialize for PaneConversation {
             newer_cursor: view.newer_cursor.clone(),
             focus: view.focus.clone(),
             awaiting_reply: view.awaiting_reply,
+            insights: Vec::new(),
         };
         slim.serialize(serializer)
     }

@@ -9,5 +9,5 @@ pub mod service;
 mod sessions;
 pub mod tokens;
 
-pub use service::{AccountError, AccountService};
+pub use service::{AccountError, AccountService, Signup};
 pub use sessions::{CurrentSession, SessionInfo, SessionKind, rfc3339};

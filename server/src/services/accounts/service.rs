@@ -14,7 +14,10 @@ use super::{
     tokens::{self, AccessGrant, TokenKeys},
 };
 use crate::{
-    db::{Database, DbError, ExternalLogin, ExternalSignIn, LoginStart, RefreshOutcome, SessionClient, User, unix_now},
+    db::{
+        Database, DbError, ExternalLogin, ExternalSignIn, LoginStart, NewUser, RefreshOutcome, SessionClient, User,
+        unix_now,
+    },
     services::mail::Mailer,
     support::{FieldErrors, Refusal, error_chain, field_error},
 };
@@ -81,6 +84,18 @@ pub struct AccountService {
     pub(super) public_url: String,
     /// An identity provider whose access tokens are accepted too.
     external: Option<Arc<ExternalTokens>>,
+    /// With terms to accept (`PARLEY_TERMS_URL`), signing up requires consent.
+    terms_required: bool,
+}
+
+/// What a person gives to sign up.
+pub struct Signup<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub display_name: Option<&'a str>,
+    /// What they want from Parley: becomes their custom instructions.
+    pub goals: Option<&'a str>,
+    pub accept_terms: bool,
 }
 
 /// What the account service needs besides the database.
@@ -91,6 +106,7 @@ pub struct AccountDeps {
     pub mailer: Mailer,
     pub public_url: String,
     pub external: Option<ExternalTokens>,
+    pub terms_required: bool,
 }
 
 pub(super) fn rate_limited(check: Result<(), RetryAfter>) -> Result<(), AccountError> {
@@ -99,33 +115,44 @@ pub(super) fn rate_limited(check: Result<(), RetryAfter>) -> Result<(), AccountE
 
 impl AccountService {
     pub fn new(db: Database, deps: AccountDeps) -> Self {
-        let AccountDeps { hasher, keys, limiter, mailer, public_url, external } = deps;
-        AccountService { db, hasher, keys, limiter, mailer, public_url, external: external.map(Arc::new) }
+        let AccountDeps { hasher, keys, limiter, mailer, public_url, external, terms_required } = deps;
+        let external = external.map(Arc::new);
+        AccountService { db, hasher, keys, limiter, mailer, public_url, external, terms_required }
     }
 
-    pub async fn signup(
-        &self,
-        client_ip: &str,
-        email: &str,
-        password: &str,
-        display_name: Option<&str>,
-    ) -> Result<User, AccountError> {
+    pub async fn signup(&self, client_ip: &str, signup: Signup<'_>) -> Result<User, AccountError> {
         rate_limited(self.limiter.hit_auth_ip(client_ip).await?)?;
 
         let mut fields = FieldErrors::new();
-        let email = Email::parse(email).map_err(|e| field_error(&mut fields, "email", e.to_string())).ok();
-        let password = Password::parse(password.to_owned())
+        let email = Email::parse(signup.email).map_err(|e| field_error(&mut fields, "email", e.to_string())).ok();
+        let password = Password::parse(signup.password.to_owned())
             .map_err(|e| e.messages().into_iter().for_each(|m| field_error(&mut fields, "password", m)))
             .ok();
-        let display_name = DisplayName::parse_optional(display_name)
+        let display_name = DisplayName::parse_optional(signup.display_name)
             .map_err(|e| field_error(&mut fields, "display_name", e.to_string()))
             .ok();
-        let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
+        let goals = signup.goals.map(str::trim).filter(|g| !g.is_empty());
+        if goals.is_some_and(|g| g.chars().count() > MAX_INSTRUCTIONS_CHARS) {
+            field_error(&mut fields, "goals", "Goals must be at most 4,000 characters.".to_owned());
+        }
+        if self.terms_required && !signup.accept_terms {
+            field_error(&mut fields, "accept_terms", "Please accept the terms to create an account.".to_owned());
+        }
+        let (Some(email), Some(password), Some(display_name), true) =
+            (email, password, display_name, fields.is_empty())
+        else {
             return Err(AccountError::Validation(fields));
         };
 
         let hash = self.hasher.hash(password.expose().to_owned().into()).await?;
-        match self.db.insert_user(email.as_str(), display_name.as_ref().map(DisplayName::as_str), &hash).await {
+        let new = NewUser {
+            email: email.as_str(),
+            display_name: display_name.as_ref().map(DisplayName::as_str),
+            password_hash: &hash,
+            instructions: goals,
+            accepted_terms: self.terms_required && signup.accept_terms,
+        };
+        match self.db.insert_user(&new).await {
             Ok(user) => {
                 tracing::info!(user_id = %user.id, "account created");
                 self.send_verification_link(user.id, &user.email, false).await?;

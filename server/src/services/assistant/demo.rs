@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
-use super::{Assistant, AssistantError, ReplyPiece, ReplyStream, Role, ToolBox, ToolCall, Turn};
+use super::{Assessment, Assistant, AssistantError, ReplyPiece, ReplyStream, Role, ToolBox, ToolCall, Turn};
 
 /// A command the demo understands: the tool to call and its arguments.
 fn command(message: &str) -> Option<(&'static str, Value)> {
@@ -67,6 +67,37 @@ fn summary(call: &ToolCall) -> String {
         }
         other => format!("Called {other}."),
     }
+}
+
+/// Words that pull the demo's score up or down: a stand-in for a model, so tests and demos score offline.
+const GOOD_WORDS: [&str; 10] =
+    ["thanks", "thank", "great", "good", "glad", "happy", "love", "helpful", "better", "calm"];
+const BAD_WORDS: [&str; 10] = ["sad", "angry", "hate", "awful", "bad", "worse", "hopeless", "afraid", "alone", "hurt"];
+
+/// The demo's assessment: 50, plus 10 for each good word and minus 15 for each bad one the person wrote,
+/// within 0 to 100; the same transcript always scores the same.
+pub fn demo_assessment(transcript: &[Turn]) -> Assessment {
+    let written: Vec<String> = transcript
+        .iter()
+        .filter(|t| t.role == Role::User)
+        .flat_map(|t| t.content.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let good = written.iter().filter(|w| GOOD_WORDS.contains(&w.as_str())).count() as i32;
+    let bad = written.iter().filter(|w| BAD_WORDS.contains(&w.as_str())).count() as i32;
+    let chat_score = (50 + 10 * good - 15 * bad).clamp(0, 100);
+    let mood = match chat_score {
+        0..=29 => "The person sounds troubled",
+        30..=69 => "The conversation is steady",
+        _ => "The person sounds well",
+    };
+    let summary = format!(
+        "{mood}: {} messages, {} words from the person ({good} hopeful, {bad} worried). Scored by the local demo \
+         assistant, without a model.",
+        transcript.len(),
+        written.len()
+    );
+    Assessment { chat_score, summary }
 }
 
 pub struct DemoAssistant {
@@ -128,6 +159,10 @@ impl Assistant for DemoAssistant {
             Ok(piece)
         });
         Ok(Box::pin(pieces))
+    }
+
+    async fn assess(&self, transcript: Vec<Turn>) -> Result<Assessment, AssistantError> {
+        Ok(demo_assessment(&transcript))
     }
 }
 

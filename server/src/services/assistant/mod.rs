@@ -84,9 +84,37 @@ pub enum ReplyPiece {
 /// The reply, piece by piece, as the assistant produces it.
 pub type ReplyStream = Pin<Box<dyn Stream<Item = Result<ReplyPiece, AssistantError>> + Send>>;
 
+/// An assessment of part of a conversation: how well it is going, 0 (badly: distress, conflict, a person
+/// stuck) to 100 (well), and a one-paragraph summary.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Assessment {
+    pub chat_score: i32,
+    pub summary: String,
+}
+
+/// The longest summary kept; a model's longer one is a malformed answer.
+pub const MAX_SUMMARY_CHARS: usize = 2_000;
+
+impl Assessment {
+    /// Checks a model's answer: a score of 0 to 100 and a summary of 1 to 2,000 characters.
+    pub fn validated(self) -> Result<Self, AssistantError> {
+        if !(0..=100).contains(&self.chat_score) {
+            return Err(AssistantError::Malformed(format!("chat_score {} is not between 0 and 100", self.chat_score)));
+        }
+        let chars = self.summary.trim().chars().count();
+        if chars == 0 || chars > MAX_SUMMARY_CHARS {
+            return Err(AssistantError::Malformed(format!("the summary has {chars} characters (1 to 2,000)")));
+        }
+        Ok(Assessment { summary: self.summary.trim().to_owned(), ..self })
+    }
+}
+
 #[async_trait::async_trait]
 pub trait Assistant: Send + Sync + 'static {
     /// Starts a reply to `history` (oldest first, ending with the user's new message), calling `tools` as
     /// it needs them.
     async fn reply(&self, history: Vec<Turn>, tools: Arc<dyn ToolBox>) -> Result<ReplyStream, AssistantError>;
+
+    /// Scores `transcript` (oldest first) and sums it up.
+    async fn assess(&self, transcript: Vec<Turn>) -> Result<Assessment, AssistantError>;
 }

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{Assistant, AssistantError, ReplyPiece, ReplyStream, ToolBox, ToolCall, Turn};
+use super::{Assessment, Assistant, AssistantError, ReplyPiece, ReplyStream, ToolBox, ToolCall, Turn};
 
 /// How many times in one reply the model may call tools before it must answer in words.
 pub const MAX_TOOL_ROUNDS: usize = 5;
@@ -149,7 +149,52 @@ struct PendingCall {
     arguments: String,
 }
 
+/// What the model is asked to do with a transcript, and the JSON it must answer with.
+const ASSESS_PROMPT: &str = "You assess conversations between a person and an AI assistant. Read the transcript \
+and answer with one JSON object and nothing else: {\"chat_score\": an integer from 0 to 100, how well the \
+conversation is going for the person (0: distress, conflict or a person stuck; 100: going well), \
+\"summary\": one paragraph of at most 600 characters that sums it up}.";
+
 impl Client {
+    /// One non-streamed request for an assessment, answered as a JSON object.
+    async fn assess(&self, transcript: &[Turn]) -> Result<Assessment, AssistantError> {
+        let url = format!("{}/chat/completions", self.settings.base_url.trim_end_matches('/'));
+        let text: Vec<String> = transcript.iter().map(|t| format!("{}: {}", t.role.as_str(), t.content)).collect();
+        let body = json!({
+            "model": self.settings.model,
+            "messages": [
+                { "role": "system", "content": ASSESS_PROMPT },
+                { "role": "user", "content": text.join("\n\n") },
+            ],
+            "response_format": { "type": "json_object" },
+            "stream": false,
+        });
+        let mut request = self.client.post(url).json(&body);
+        if let Some(key) = &self.settings.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        let idle = self.settings.idle_timeout;
+        let response = tokio::time::timeout(idle, request.send())
+            .await
+            .map_err(|_| AssistantError::Timeout(idle.as_secs()))?
+            .map_err(|e| AssistantError::Unreachable(e.without_url().to_string()))?;
+        if !response.status().is_success() {
+            return Err(AssistantError::Status(response.status().as_u16()));
+        }
+        let answer: Value = tokio::time::timeout(idle, response.json())
+            .await
+            .map_err(|_| AssistantError::Timeout(idle.as_secs()))?
+            .map_err(|e| AssistantError::Malformed(e.without_url().to_string()))?;
+        let content = answer["choices"][0]["message"]["content"]
+            .as_str()
+            .ok_or_else(|| AssistantError::Malformed("an answer without message content".to_owned()))?;
+        // Some servers wrap JSON mode's object in a Markdown code fence.
+        let json_text = content.trim().trim_start_matches("```json").trim_start_matches("```").trim_end_matches("```");
+        let assessment: Assessment = serde_json::from_str(json_text.trim())
+            .map_err(|e| AssistantError::Malformed(format!("the assessment is not the JSON asked for ({e})")))?;
+        assessment.validated()
+    }
+
     /// Starts one request: the conversation so far, with the tools on offer.
     async fn ask(&self, messages: &[Value], tools: &[Value]) -> Result<Decoder, AssistantError> {
         let url = format!("{}/chat/completions", self.settings.base_url.trim_end_matches('/'));
@@ -281,6 +326,10 @@ impl Assistant for OpenAiAssistant {
         Ok(Box::pin(stream::unfold(receiver, |mut receiver| async move {
             receiver.recv().await.map(|item| (item, receiver))
         })))
+    }
+
+    async fn assess(&self, transcript: Vec<Turn>) -> Result<Assessment, AssistantError> {
+        self.0.assess(&transcript).await
     }
 }
 

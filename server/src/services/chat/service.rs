@@ -20,6 +20,7 @@ use crate::{
     services::{
         accounts::rate_limit::{RateLimiter, RetryAfter},
         assistant::{Assistant, AssistantError, ReplyPiece, Role, ToolCall, Turn},
+        insights::InsightService,
         tasks::TaskService,
         tools::{ConversationSearch, UserTools},
     },
@@ -109,6 +110,8 @@ pub struct ChatService {
     limiter: RateLimiter,
     /// For the assistant's task tools.
     tasks: TaskService,
+    /// Told of new messages, to queue an analysis every so many.
+    insights: InsightService,
 }
 
 /// What the chat service needs besides the database.
@@ -118,6 +121,7 @@ pub struct ChatDeps {
     pub history_chars: usize,
     pub limiter: RateLimiter,
     pub tasks: TaskService,
+    pub insights: InsightService,
 }
 
 #[async_trait::async_trait]
@@ -176,8 +180,8 @@ pub fn title_from(content: &str) -> String {
 
 impl ChatService {
     pub fn new(db: Database, deps: ChatDeps) -> Self {
-        let ChatDeps { assistant, history_chars, limiter, tasks } = deps;
-        ChatService { db, assistant, history_chars, limiter, tasks }
+        let ChatDeps { assistant, history_chars, limiter, tasks, insights } = deps;
+        ChatService { db, assistant, history_chars, limiter, tasks, insights }
     }
 
     /// The assistant's tools, bound to `user_id` (the chat's replies and `/mcp` use the same ones).
@@ -486,6 +490,9 @@ impl ChatService {
                 stored_calls.as_deref(),
             )
             .await;
+        if reply.is_ok() {
+            self.insights.after_new_messages(user_id, message.conversation_id).await;
+        }
         match reply {
             Ok(reply) if !client_gone => {
                 let _ = events.send(ReplyEvent::Done { message, reply }).await;

@@ -8,6 +8,7 @@ mod assistant;
 mod at_rest;
 mod database;
 mod external;
+mod insights;
 mod mail;
 mod reader;
 
@@ -15,6 +16,7 @@ pub use accounts::{MIN_SECRET_BYTES, RateLimits, default_hashing_concurrency};
 pub use assistant::AssistantConfig;
 pub use database::{DatabaseSettings, DbTarget};
 pub use external::{ExternalKeys, ExternalTokensConfig};
+pub use insights::{InsightsConfig, WebhookConfig};
 pub use mail::{MailConfig, MailTransport};
 
 use std::{fmt, net::SocketAddr, path::Path, time::Duration};
@@ -79,6 +81,10 @@ pub struct Config {
     pub external_tokens: Option<ExternalTokensConfig>,
     /// The keys that seal stored text and key the search index.
     pub at_rest: AtRest,
+    /// Analyses, their webhooks, and the job queue's timings.
+    pub insights: InsightsConfig,
+    /// Where the signup page's consent box links to; with it, signing up requires consent.
+    pub terms_url: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -164,6 +170,14 @@ impl Config {
         let cors_origins = cors_origins(&mut env);
         let external_tokens = external::read(&mut env, [&accounts.jwt_secret, &accounts.session_secret]);
         let at_rest = at_rest::read(&mut env);
+        let insights = insights::read(&mut env);
+        let terms_url = env.get("PARLEY_TERMS_URL");
+        if terms_url
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')))
+        {
+            env.problem("PARLEY_TERMS_URL must be an http(s):// URL or a path on this site");
+        }
 
         if !env.problems.is_empty() {
             return Err(ConfigError { problems: env.problems });
@@ -191,6 +205,8 @@ impl Config {
             cors_origins,
             external_tokens,
             at_rest,
+            insights,
+            terms_url,
         })
     }
 

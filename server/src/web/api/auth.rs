@@ -8,7 +8,11 @@ use super::{
     Empty, ErrorBody, UserBody,
     extract::{ApiJson, BearerUser, Client, ClientIp, OptionalJson},
 };
-use crate::{services::accounts::service::IssuedTokens, web::AppState, web::error::ApiError};
+use crate::{
+    services::accounts::{Signup, service::IssuedTokens},
+    web::AppState,
+    web::error::ApiError,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,6 +49,11 @@ pub(super) struct SignupRequest {
     email: String,
     password: String,
     display_name: Option<String>,
+    /// What the person wants from Parley (at most 4,000 characters): their first custom instructions.
+    goals: Option<String>,
+    /// Required `true` when the server has terms to accept (`PARLEY_TERMS_URL`).
+    #[serde(default)]
+    accept_terms: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -98,7 +107,14 @@ pub(super) async fn signup(
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ip = client.ip.clone().unwrap_or_default();
-    let user = state.accounts.signup(&ip, &body.email, &body.password, body.display_name.as_deref()).await?;
+    let signup = Signup {
+        email: &body.email,
+        password: &body.password,
+        display_name: body.display_name.as_deref(),
+        goals: body.goals.as_deref(),
+        accept_terms: body.accept_terms,
+    };
+    let user = state.accounts.signup(&ip, signup).await?;
     let issued = state.accounts.start_api_login(user, &client).await?;
     Ok((StatusCode::CREATED, Json(TokenBody::from(issued))))
 }

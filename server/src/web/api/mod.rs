@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
+mod analyses;
 mod auth;
 pub mod conversations;
 mod export;
@@ -29,6 +30,7 @@ pub fn router(max_body_bytes: usize, cors_origins: &[String]) -> Router<AppState
         .merge(me::router())
         .merge(conversations::router())
         .merge(tasks::router())
+        .merge(analyses::router())
         .merge(search::router())
         .merge(export::router())
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
@@ -79,6 +81,7 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
         conversations::list, conversations::create, conversations::show, conversations::rename,
         conversations::delete, conversations::messages, conversations::send, conversations::edit, conversations::retry,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete,
+        analyses::list, analyses::request, analyses::show, analyses::update, analyses::delete,
         search::search,
     ),
     modifiers(&BearerScheme, &CommonResponses),
@@ -167,6 +170,8 @@ pub struct UserBody {
     /// Whether the user has followed a verification link sent to `email`.
     pub email_verified: bool,
     pub created_at: String,
+    /// When the terms were accepted at signup; null when none were asked for.
+    pub terms_accepted_at: Option<String>,
 }
 
 impl From<User> for UserBody {
@@ -178,6 +183,7 @@ impl From<User> for UserBody {
             instructions: user.instructions,
             email_verified: user.email_verified_at.is_some(),
             created_at: user.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            terms_accepted_at: user.terms_accepted_at.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true)),
         }
     }
 }

@@ -1,14 +1,14 @@
 //! The browser's side of accounts: the server functions' port, backed by the account service and the
 //! cookie session of the request being handled.
 
-use app::server_fns::accounts::{AccountsPort, FormError, SessionView, UserSummary};
+use app::server_fns::accounts::{AccountsPort, FormError, SessionView, SignupForm, UserSummary};
 use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{SignedInMemo, request_ip, session, session_error, signed_in_user};
 use crate::{
     db::{SESSION_CLIENT_KEY, SESSION_USER_KEY, SessionClient, User, public_session_id},
-    services::accounts::{AccountError, AccountService, CurrentSession, rfc3339},
+    services::accounts::{AccountError, AccountService, CurrentSession, Signup, rfc3339},
 };
 use axum::http::{header, request::Parts};
 use leptos::prelude::use_context;
@@ -46,16 +46,24 @@ impl AccountsPort for BrowserAccounts {
                 email: user.email,
                 display_name: user.display_name,
                 instructions: user.instructions,
+                terms_accepted_at: user.terms_accepted_at.map(|at| at.to_rfc3339()),
             })),
             Err(FormError::Unauthorized) => Ok(None),
             Err(other) => Err(other),
         }
     }
 
-    async fn signup(&self, email: String, display_name: Option<String>, password: String) -> Result<(), FormError> {
+    async fn signup(&self, form: SignupForm) -> Result<(), FormError> {
         let ip = request_ip(self.trust_proxy);
         let session = session().await?;
-        let user = self.accounts.signup(&ip, &email, &password, display_name.as_deref()).await?;
+        let signup = Signup {
+            email: &form.email,
+            password: &form.password,
+            display_name: form.display_name.as_deref(),
+            goals: form.goals.as_deref(),
+            accept_terms: form.accept_terms,
+        };
+        let user = self.accounts.signup(&ip, signup).await?;
         sign_in(&session, user.id, self.trust_proxy).await
     }
 

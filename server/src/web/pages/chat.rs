@@ -1,8 +1,8 @@
 use app::server_fns::{
     accounts::FormError,
     chat::{
-        ChatPort, ConversationList, ConversationSummary, ConversationView, MessageView, SearchHitView, SearchResults,
-        SnippetPart, ToolCallView, Window,
+        ChatPort, ConversationList, ConversationSummary, ConversationView, InsightView, MessageView, SearchHitView,
+        SearchResults, SnippetPart, ToolCallView, Window,
     },
 };
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use crate::{
     db::Message,
     services::accounts::AccountService,
     services::chat::{ChatError, ChatService, ReplyEvent, SearchResult, markdown, tool_calls_of, whole_reply},
+    services::insights::InsightService,
 };
 
 /// How many conversations the sidebar shows per page, and messages a page shows at a time.
@@ -35,6 +36,7 @@ type ListKey = ((Option<String>, Option<String>), ConversationList);
 pub struct BrowserChat {
     pub chat: ChatService,
     pub accounts: AccountService,
+    pub insights: InsightService,
 }
 
 fn view_of(message: Message) -> MessageView {
@@ -198,6 +200,18 @@ impl ChatPort for BrowserChat {
             newer_cursor,
             focus,
             awaiting_reply,
+            insights: self
+                .insights
+                .list(user, id)
+                .await?
+                .into_iter()
+                .map(|a| InsightView {
+                    score: a.chat_score,
+                    summary: a.summary,
+                    state: a.state,
+                    created_at: a.created_at.to_rfc3339(),
+                })
+                .collect(),
         })
     }
 

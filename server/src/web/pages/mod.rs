@@ -21,6 +21,7 @@ use crate::{
     services::{
         accounts::{AccountError, AccountService},
         chat::ChatError,
+        insights::InsightError,
         tasks::TaskError,
     },
     support::{Missing, Refusal, error_chain, outward_via_refusal},
@@ -31,7 +32,7 @@ impl From<Refusal> for FormError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::Validation(fields) => FormError::Fields(fields),
-            Refusal::NotFound(Missing::Conversation) => FormError::NotFound,
+            Refusal::NotFound(Missing::Conversation | Missing::Analysis) => FormError::NotFound,
             Refusal::NotFound(Missing::Task) => FormError::TaskNotFound,
             Refusal::EmailTaken => FormError::EmailTaken,
             Refusal::InvalidCredentials => FormError::InvalidCredentials,
@@ -43,7 +44,7 @@ impl From<Refusal> for FormError {
     }
 }
 
-outward_via_refusal!(FormError: AccountError, ChatError, TaskError);
+outward_via_refusal!(FormError: AccountError, ChatError, TaskError, InsightError);
 
 fn session_error(error: tower_sessions::session::Error) -> FormError {
     tracing::error!(error = %error_chain(&error), "session store error");
