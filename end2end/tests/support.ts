@@ -84,6 +84,9 @@ export class OwnServer {
         LEPTOS_SITE_ROOT: path.join(repoRoot, 'target', 'site'),
         SESSION_SECRET: 'own-server-session-secret-0123456789abcdef',
         JWT_SECRET: 'own-server-jwt-secret-0123456789abcdef0123',
+        // The same keys as the shared server (playwright.config.ts): instances of one deployment share them.
+        PARLEY_ENCRYPTION_KEYS: 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=',
+        PARLEY_SEARCH_KEY: 'e2e-search-key-0123456789abcdef0123456789',
         PARLEY_MAIL_FROM: 'Parley <noreply@parley.test>',
         PARLEY_MAIL_OUTBOX: fs.mkdtempSync(path.join(os.tmpdir(), 'parley-own-outbox-')),
         RUST_LOG: 'warn',

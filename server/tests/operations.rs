@@ -299,6 +299,10 @@ async fn copy_from_sqlite_moves_a_deployment_to_postgres_with_nothing_lost() {
     let (status, after) = json(client.get(history_url(&new.base)).bearer_auth(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(after, before, "the history reads the same, in the same order");
+    // Sealed text and its blind index moved as stored: the same keys read it and search it there.
+    let (status, found) = json(client.get(format!("{}/api/v1/search?q=secon", new.base)).bearer_auth(&token)).await;
+    assert_eq!(status, 200);
+    assert!(found["results"].as_array().unwrap().iter().any(|r| r["snippet"] == "second question"), "{found}");
     let (status, _) = json(
         client
             .post(format!("{}/api/v1/auth/refresh", new.base))

@@ -61,9 +61,11 @@ pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<C
         return Err(CopyError::DestinationNotEmpty(existing));
     }
     let mut report = CopyReport::default();
-    copy_table!(source, tx, report, "users", "id, email, display_name, password_hash, created_at, updated_at, instructions",
-        "$1, $2, $3, $4, $5, $6, $7",
-        (0: Uuid, 1: String, 2: Option<String>, 3: String, 4: DateTime<Utc>, 5: DateTime<Utc>, 6: Option<String>));
+    copy_table!(source, tx, report, "users",
+        "id, email, display_name, password_hash, created_at, updated_at, instructions, terms_accepted_at",
+        "$1, $2, $3, $4, $5, $6, $7, $8",
+        (0: Uuid, 1: String, 2: Option<String>, 3: String, 4: DateTime<Utc>, 5: DateTime<Utc>, 6: Option<String>,
+         7: Option<DateTime<Utc>>));
     copy_table!(source, tx, report, "api_logins", "id, user_id, created_at, revoked_at", "$1, $2, $3, $4",
         (0: Uuid, 1: Uuid, 2: i64, 3: Option<i64>));
     copy_table!(source, tx, report, "refresh_tokens", "token_hash, login_id, expires_at, used_at", "$1, $2, $3, $4",
@@ -84,6 +86,12 @@ pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<C
     copy_table!(source, tx, report, "tasks", "id, user_id, title, description, completed, created_at, updated_at",
         "$1, $2, $3, $4, $5, $6, $7",
         (0: Uuid, 1: Uuid, 2: String, 3: Option<String>, 4: bool, 5: DateTime<Utc>, 6: DateTime<Utc>));
+    copy_table!(source, tx, report, "analyses",
+        "id, user_id, conversation_id, state, chat_score, summary, error, first_message_id, last_message_id,
+         last_message_at, message_count, created_at, updated_at",
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13",
+        (0: Uuid, 1: Uuid, 2: Uuid, 3: String, 4: Option<i32>, 5: Option<String>, 6: Option<String>, 7: Uuid,
+         8: Uuid, 9: DateTime<Utc>, 10: i32, 11: DateTime<Utc>, 12: DateTime<Utc>));
     tx.commit().await?;
     Ok(report)
 }

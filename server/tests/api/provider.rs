@@ -17,6 +17,19 @@ fn chunk(text: &str) -> String {
 async fn fake_completions(Path(behaviour): Path<String>, body: String) -> Response {
     let request: Value = serde_json::from_str(&body).unwrap_or_default();
     let last = request["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+    // An assessment (insights): one JSON answer, not a stream. "ok" answers the JSON asked for; every other
+    // behaviour answers in prose, as a model that ignores JSON mode does.
+    if request["stream"] == false {
+        let content = match behaviour.as_str() {
+            "ok" => json!({ "chat_score": 72, "summary": "  Going fine.  " }).to_string(),
+            _ => "I would rather not put a number on it.".to_owned(),
+        };
+        let answer = json!({ "choices": [{ "message": { "role": "assistant", "content": content } }] });
+        return Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(answer.to_string()))
+            .unwrap();
+    }
     let streamed = |parts: Vec<String>, pause: Duration| {
         let body = stream::unfold(parts.into_iter(), move |mut parts| async move {
             let part = parts.next()?;
@@ -275,4 +288,55 @@ async fn a_model_that_never_stops_calling_tools_is_stopped_after_the_round_limit
     assert_eq!(reply["tool_calls"].as_array().unwrap().len(), rounds);
     let text = reply["content"].as_str().unwrap();
     assert!(text.contains(&format!("stopped after {rounds} rounds")), "{text}");
+}
+
+/// Issue 23: a model scores a range in JSON mode; an answer that is not the JSON asked for fails the analysis
+/// after its retries, with a clear error kept.
+#[tokio::test]
+async fn a_model_scores_analyses_in_json_and_a_malformed_answer_fails_them_clearly() {
+    let provider = fake_provider().await;
+    for (behaviour, state) in [("ok", "done"), ("first", "failed")] {
+        let base_url = format!("http://{provider}/{behaviour}/v1");
+        let app = spawn_app_with(&[
+            ("ASSISTANT_BASE_URL", &base_url),
+            ("ASSISTANT_MODEL", "fake-model"),
+            ("ASSISTANT_IDLE_TIMEOUT_SECS", "2"),
+            ("PARLEY_ANALYSIS_EVERY", "0"),
+            ("PARLEY_JOB_RETRY_BASE_MS", "5"),
+        ])
+        .await;
+        let token = app.new_user_token().await;
+        let id = app.new_conversation(&token).await;
+        app.say(&token, &id, "How is this going?").await;
+        let path = format!("/api/v1/conversations/{id}/analyses");
+        let queued = app.send_authed(Method::POST, &path, &token, Some(&json!({}))).await;
+        assert_eq!(queued.status(), 202);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let analysis = loop {
+            let body: Value = app.get_authed(&path, &token).await.json().await.unwrap();
+            let first = body["analyses"][0].clone();
+            if first["state"] == "done" || first["state"] == "failed" {
+                break first;
+            }
+            assert!(std::time::Instant::now() < deadline, "{behaviour}: never finished: {body}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        assert_eq!(analysis["state"], state, "{behaviour}: {analysis}");
+        if state == "done" {
+            assert_eq!(
+                (analysis["chat_score"].as_i64(), analysis["summary"].as_str()),
+                (Some(72), Some("Going fine."))
+            );
+        } else {
+            assert!(analysis["chat_score"].is_null());
+            let errors = crate::helpers::sql_texts(&app.db_url, "SELECT error FROM analyses").await;
+            assert!(errors[0].contains("not the JSON asked for"), "{errors:?}");
+            let attempts = crate::helpers::sql(
+                &app.db_url,
+                "SELECT CAST(max(attempts) AS BIGINT) FROM jobs WHERE state = 'failed'",
+            )
+            .await;
+            assert_eq!(attempts, Some(5), "retried, then given up");
+        }
+    }
 }

@@ -441,8 +441,15 @@ mod pane_props_tests {
             newer_cursor: None,
             focus: Some("3".to_owned()),
             awaiting_reply: false,
+            insights: vec![crate::server_fns::chat::InsightView {
+                score: Some(40),
+                summary: Some("the summary".to_owned()),
+                state: "done".to_owned(),
+                created_at: "2026-12-03T00:00:00Z".to_owned(),
+            }],
         };
         let json = serde_json::to_string(&PaneConversation(view.clone())).unwrap();
+        assert!(!json.contains("the summary"), "the insights are rendered on the server, never sent as props");
         let PaneConversation(back) = serde_json::from_str(&json).unwrap();
         assert!(!json.contains("<p>"), "{json}");
         let contents: Vec<_> = back.messages.iter().map(|m| m.content.as_deref()).collect();
