@@ -63,13 +63,14 @@ pub struct ConversationView {
     pub focus: Option<String>,
     /// The last message is the user's and has no reply (the assistant failed): offer a retry.
     pub awaiting_reply: bool,
-    /// The conversation's analyses, oldest first (rendered on the server only: the pane's props leave them out).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The conversation's analyses, oldest first. Rendered on the server only, so never serialised: the
+    /// browser's code for this type (the pane's props) stays as small as before.
+    #[serde(skip)]
     pub insights: Vec<InsightView>,
 }
 
 /// One analysis of a range of the conversation, as the chat page's chart shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InsightView {
     /// 0 to 100, once scored.
     pub score: Option<i32>,

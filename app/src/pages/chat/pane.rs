@@ -450,6 +450,7 @@ mod pane_props_tests {
         };
         let json = serde_json::to_string(&PaneConversation(view.clone())).unwrap();
         assert!(!json.contains("the summary"), "the insights are rendered on the server, never sent as props");
+        assert!(!serde_json::to_string(&view).unwrap().contains("the summary"), "nor sent by the server function");
         let PaneConversation(back) = serde_json::from_str(&json).unwrap();
         assert!(!json.contains("<p>"), "{json}");
         let contents: Vec<_> = back.messages.iter().map(|m| m.content.as_deref()).collect();
