@@ -5,6 +5,7 @@
 pub mod at_rest;
 pub mod config;
 mod errors;
+pub mod fifo_cache;
 pub mod search_text;
 pub mod telemetry;
 

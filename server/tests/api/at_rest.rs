@@ -9,19 +9,12 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TEST_FERNET_KEY, TEST_SEARCH_KEY, TestApp, fresh_database_url, python, spawn_app, spawn_app_on_with,
+    TEST_FERNET_KEY, TEST_SEARCH_KEY, TestApp, fresh_database_url, json_of, python, spawn_app, spawn_app_on_with,
     spawn_app_with, sql, sql_texts, url_encoded,
 };
 
 /// A second Fernet key (written by Python's `Fernet.generate_key()`), for rotation.
 const SECOND_FERNET_KEY: &str = "vwtwEfQf2wpFbYdHLKsbdMdS4Z0HhFj8E_wdWEsyDn8=";
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let body: Value = response.json().await.expect("a JSON body");
-    assert_eq!(actual, status, "{body}");
-    body
-}
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Vec<Value> {
     let path = format!("/api/v1/search?q={}&limit=100", url_encoded(q));

@@ -7,14 +7,7 @@ use parley::services::assistant::demo::demo_reply;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with, url_encoded};
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(actual, status, "{body}");
-    body
-}
+use crate::helpers::{TestApp, error_code, json_of, spawn_app, spawn_app_with, url_encoded};
 
 #[tokio::test]
 async fn conversations_are_created_read_renamed_and_deleted() {

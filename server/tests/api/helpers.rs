@@ -219,6 +219,14 @@ pub fn python(script: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The JSON body of `response`, after checking its status (the body is in the failure message).
+pub async fn json_of(response: reqwest::Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(actual, status, "{body}");
+    body
+}
+
 /// Starts the app on a fresh database of the backend under test.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await

@@ -12,17 +12,12 @@ use axum::{Router, extract::State, http::HeaderMap, http::StatusCode, routing::p
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, fresh_database_url, python, spawn_app_on_with, spawn_app_with, sql, sql_texts};
+use crate::helpers::{
+    ServerProcess, fresh_database_url, json_of, python, spawn_app_on_with, spawn_app_with, sql, sql_texts,
+};
 
 /// A Standard Webhooks secret (`whsec_` and base64 of 24 bytes): a test value.
 const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let body: Value = response.json().await.expect("a JSON body");
-    assert_eq!(actual, status, "{body}");
-    body
-}
 
 /// Polls `path` until `done` holds for its JSON, for at most 20 seconds.
 async fn wait_for(app_base: &str, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {

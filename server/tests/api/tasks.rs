@@ -6,14 +6,7 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app};
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(actual, status, "{body}");
-    body
-}
+use crate::helpers::{TestApp, error_code, json_of, spawn_app};
 
 async fn add(app: &TestApp, token: &str, body: Value) -> Value {
     json_of(app.send_authed(Method::POST, "/api/v1/tasks", token, Some(&body)).await, 201).await

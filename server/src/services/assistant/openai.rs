@@ -156,20 +156,10 @@ conversation is going for the person (0: distress, conflict or a person stuck; 1
 \"summary\": one paragraph of at most 600 characters that sums it up}.";
 
 impl Client {
-    /// One non-streamed request for an assessment, answered as a JSON object.
-    async fn assess(&self, transcript: &[Turn]) -> Result<Assessment, AssistantError> {
+    /// Posts one chat-completions request; a response that has started, with a success status.
+    async fn post(&self, body: &Value) -> Result<reqwest::Response, AssistantError> {
         let url = format!("{}/chat/completions", self.settings.base_url.trim_end_matches('/'));
-        let text: Vec<String> = transcript.iter().map(|t| format!("{}: {}", t.role.as_str(), t.content)).collect();
-        let body = json!({
-            "model": self.settings.model,
-            "messages": [
-                { "role": "system", "content": ASSESS_PROMPT },
-                { "role": "user", "content": text.join("\n\n") },
-            ],
-            "response_format": { "type": "json_object" },
-            "stream": false,
-        });
-        let mut request = self.client.post(url).json(&body);
+        let mut request = self.client.post(url).json(body);
         if let Some(key) = &self.settings.api_key {
             request = request.bearer_auth(key.expose_secret());
         }
@@ -181,6 +171,23 @@ impl Client {
         if !response.status().is_success() {
             return Err(AssistantError::Status(response.status().as_u16()));
         }
+        Ok(response)
+    }
+
+    /// One non-streamed request for an assessment, answered as a JSON object.
+    async fn assess(&self, transcript: &[Turn]) -> Result<Assessment, AssistantError> {
+        let text: Vec<String> = transcript.iter().map(|t| format!("{}: {}", t.role.as_str(), t.content)).collect();
+        let body = json!({
+            "model": self.settings.model,
+            "messages": [
+                { "role": "system", "content": ASSESS_PROMPT },
+                { "role": "user", "content": text.join("\n\n") },
+            ],
+            "response_format": { "type": "json_object" },
+            "stream": false,
+        });
+        let response = self.post(&body).await?;
+        let idle = self.settings.idle_timeout;
         let answer: Value = tokio::time::timeout(idle, response.json())
             .await
             .map_err(|_| AssistantError::Timeout(idle.as_secs()))?
@@ -197,23 +204,12 @@ impl Client {
 
     /// Starts one request: the conversation so far, with the tools on offer.
     async fn ask(&self, messages: &[Value], tools: &[Value]) -> Result<Decoder, AssistantError> {
-        let url = format!("{}/chat/completions", self.settings.base_url.trim_end_matches('/'));
         let mut body = json!({ "model": self.settings.model, "messages": messages, "stream": true });
         if !tools.is_empty() {
             body["tools"] = Value::Array(tools.to_vec());
         }
-        let mut request = self.client.post(url).json(&body);
-        if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key.expose_secret());
-        }
+        let response = self.post(&body).await?;
         let idle = self.settings.idle_timeout;
-        let response = tokio::time::timeout(idle, request.send())
-            .await
-            .map_err(|_| AssistantError::Timeout(idle.as_secs()))?
-            .map_err(|e| AssistantError::Unreachable(e.without_url().to_string()))?;
-        if !response.status().is_success() {
-            return Err(AssistantError::Status(response.status().as_u16()));
-        }
         Ok(Decoder { body: response.bytes_stream().boxed(), buffer: Vec::new(), idle, finished: false })
     }
 

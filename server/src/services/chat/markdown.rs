@@ -1,13 +1,12 @@
 //! Markdown to safe HTML. Raw HTML in a message is shown as text, never interpreted; the result is then
 //! sanitised by ammonia (allow-list of tags and URL schemes), and every link opens safely.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::{Arc, LazyLock, Mutex},
-};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use pulldown_cmark::{Event, Options, Parser, html};
 use uuid::Uuid;
+
+use crate::support::fifo_cache::FifoCache;
 
 /// The sanitiser's allow-lists are hash sets: built once, not for every message of every page.
 static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
@@ -34,60 +33,25 @@ pub fn render(markdown: &str) -> String {
 /// sanitiser upgrade is a new binary, so every cached page is rendered by the sanitiser that serves it)
 /// and holds at most `CACHE_BYTES` of HTML, forgetting the oldest entries first.
 pub fn render_message(id: Uuid, markdown: &str) -> Arc<str> {
-    if let Some(html) = CACHE.lock().ok().and_then(|cache| cache.get(id, markdown.len())) {
+    // The source's length rides in the key: a cheap guard that the id still names the same text.
+    let key = (id, markdown.len());
+    if let Some(html) = CACHE.lock().ok().and_then(|cache| cache.get(&key)) {
         return html;
     }
     let html: Arc<str> = render(markdown).into();
     if let Ok(mut cache) = CACHE.lock() {
-        cache.insert(id, markdown.len(), html.clone());
+        cache.insert(key, html.clone(), html.len());
     }
     html
 }
 
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-static CACHE: LazyLock<Mutex<RenderCache>> = LazyLock::new(|| Mutex::new(RenderCache::new(CACHE_BYTES)));
-
-/// First in, first out, bounded in bytes. Each entry remembers the source's length, a cheap guard that
-/// the id still names the same text.
-struct RenderCache {
-    entries: HashMap<Uuid, (usize, Arc<str>)>,
-    order: VecDeque<Uuid>,
-    bytes: usize,
-    budget: usize,
-}
-
-impl RenderCache {
-    fn new(budget: usize) -> Self {
-        RenderCache { entries: HashMap::new(), order: VecDeque::new(), bytes: 0, budget }
-    }
-
-    fn get(&self, id: Uuid, source_len: usize) -> Option<Arc<str>> {
-        self.entries.get(&id).filter(|(len, _)| *len == source_len).map(|(_, html)| html.clone())
-    }
-
-    fn insert(&mut self, id: Uuid, source_len: usize, html: Arc<str>) {
-        if html.len() > self.budget {
-            return;
-        }
-        if let Some((_, old)) = self.entries.insert(id, (source_len, html.clone())) {
-            self.bytes -= old.len();
-        } else {
-            self.order.push_back(id);
-        }
-        self.bytes += html.len();
-        while self.bytes > self.budget {
-            let Some(oldest) = self.order.pop_front() else { break };
-            if let Some((_, evicted)) = self.entries.remove(&oldest) {
-                self.bytes -= evicted.len();
-            }
-        }
-    }
-}
+static CACHE: LazyLock<Mutex<FifoCache<(Uuid, usize)>>> = LazyLock::new(|| Mutex::new(FifoCache::new(CACHE_BYTES)));
 
 #[cfg(test)]
 mod tests {
-    use super::{RenderCache, render, render_message};
+    use super::{render, render_message};
     use std::sync::Arc;
     use uuid::Uuid;
 
@@ -99,20 +63,6 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &render_message(id, "**bold** <script>x</script>")), "the second view is cached");
         // Another text under the same id (it cannot happen: messages are never edited) is rendered afresh.
         assert_eq!(&*render_message(id, "*other text*"), render("*other text*"));
-    }
-
-    #[test]
-    fn the_cache_forgets_the_oldest_entries_beyond_its_budget() {
-        let mut cache = RenderCache::new(10);
-        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        cache.insert(a, 1, Arc::from("aaaa"));
-        cache.insert(b, 1, Arc::from("bbbb"));
-        cache.insert(c, 1, Arc::from("cccc"));
-        assert!(cache.get(a, 1).is_none(), "the oldest went first");
-        assert!(cache.get(b, 1).is_some() && cache.get(c, 1).is_some());
-        assert!(cache.bytes <= 10);
-        cache.insert(Uuid::now_v7(), 1, Arc::from("far more than ten bytes"));
-        assert!(cache.get(c, 1).is_some(), "an entry larger than the whole budget is not kept");
     }
 
     #[test]

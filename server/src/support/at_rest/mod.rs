@@ -12,20 +12,42 @@ mod fernet;
 pub use blind_index::{BlindQuery, IndexedText, PUBLIC_SEARCH_KEY, SearchKey, UserIndexKey};
 pub use fernet::{FernetKey, looks_like_token};
 
+use std::sync::{Arc, Mutex};
+
+use super::fifo_cache::FifoCache;
+
 /// The keys that seal and open stored text, and the search key.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AtRest {
     /// Every key that opens, the sealing one first.
     keys: Vec<FernetKey>,
     /// Whether new values are sealed (with `keys[0]`); off, the keys only open what they sealed before.
     sealing: bool,
     search: SearchKey,
+    /// Tokens opened before, by token: a token never changes what it opens to. Opening one is a base64
+    /// decode, a MAC and AES with three allocations, for every message of every page read; a look-up is a
+    /// hash of the token. Plain text held in memory, like the rendered messages' cache (encryption at rest
+    /// is about what the database holds).
+    opened: Arc<Mutex<FifoCache<String>>>,
+}
+
+/// The most memory the opened tokens (keys and texts) take per instance.
+const OPENED_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+impl std::fmt::Debug for AtRest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtRest")
+            .field("keys", &self.keys.len())
+            .field("sealing", &self.sealing)
+            .field("search", &self.search)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for AtRest {
     /// Plain text, and the public search key: development without keys.
     fn default() -> Self {
-        AtRest { keys: Vec::new(), sealing: false, search: SearchKey::public() }
+        AtRest::new(Vec::new(), false, SearchKey::public())
     }
 }
 
@@ -33,7 +55,8 @@ impl AtRest {
     /// `keys` open, the first (if `sealing`) seals.
     pub fn new(keys: Vec<FernetKey>, sealing: bool, search: SearchKey) -> Self {
         let sealing = sealing && !keys.is_empty();
-        AtRest { keys, sealing, search }
+        let opened = Arc::new(Mutex::new(FifoCache::new(OPENED_CACHE_BYTES)));
+        AtRest { keys, sealing, search, opened }
     }
 
     pub fn is_sealing(&self) -> bool {
@@ -58,22 +81,27 @@ impl AtRest {
 
     /// The text of a stored value: a token opened by whichever key made it, or plain text as it is.
     pub fn open(&self, stored: String) -> String {
-        if !looks_like_token(&stored) {
+        if self.keys.is_empty() || !looks_like_token(&stored) {
             return stored;
+        }
+        if let Some(text) = self.opened.lock().ok().and_then(|cache| cache.get(stored.as_str())) {
+            return text.to_string();
         }
         match self.keys.iter().find_map(|key| key.decrypt(&stored)) {
             Some(bytes) => {
-                String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                let text =
+                    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                if let Ok(mut cache) = self.opened.lock() {
+                    let weight = stored.len() + text.len();
+                    cache.insert(stored, Arc::from(text.as_str()), weight);
+                }
+                text
             }
             None => {
                 // Either text someone wrote that happens to look like a token, or a token whose key has been
                 // removed too early (before `parley reencrypt` finished). Shown as stored either way; the log
                 // tells the operator in the second case.
-                if !self.keys.is_empty() {
-                    tracing::warn!(
-                        "a stored value looks like a Fernet token that none of PARLEY_ENCRYPTION_KEYS opens"
-                    );
-                }
+                tracing::warn!("a stored value looks like a Fernet token that none of PARLEY_ENCRYPTION_KEYS opens");
                 stored
             }
         }
@@ -113,6 +141,15 @@ mod tests {
         let sealed_by_new = rotated.seal("hello");
         assert!(rotated.is_current(&sealed_by_new));
         assert_eq!(AtRest::new(vec![new], true, SearchKey::public()).open(sealed_by_new), "hello");
+    }
+
+    #[test]
+    fn an_opened_token_is_remembered_and_opens_the_same() {
+        let at_rest = AtRest::new(vec![key()], true, SearchKey::public());
+        let sealed = at_rest.seal("remember me");
+        assert_eq!(at_rest.open(sealed.clone()), "remember me");
+        assert!(at_rest.opened.lock().unwrap().get(sealed.as_str()).is_some(), "kept after the first open");
+        assert_eq!(at_rest.clone().open(sealed), "remember me", "clones share what was opened");
     }
 
     #[test]

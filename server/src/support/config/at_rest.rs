@@ -21,14 +21,7 @@ pub(super) fn read(env: &mut Reader) -> AtRest {
             }
         }
     }
-    let sealing = match env.get("PARLEY_ENCRYPTION").as_deref() {
-        None | Some("on") => true,
-        Some("off") => false,
-        Some(other) => {
-            env.problem(format!("PARLEY_ENCRYPTION must be `on` or `off`, not `{other}`"));
-            true
-        }
-    };
+    let sealing = env.on_off("PARLEY_ENCRYPTION", true);
     if env.production && sealing && keys.is_empty() {
         env.problem(
             "PARLEY_ENCRYPTION_KEYS is missing (Fernet keys that encrypt conversations at rest; or set \

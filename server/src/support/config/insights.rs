@@ -57,13 +57,6 @@ pub(super) fn read(env: &mut Reader) -> InsightsConfig {
     };
     let job_retry_base = Duration::from_millis(u64::from(env.number("PARLEY_JOB_RETRY_BASE_MS", 2_000, 1)));
     let job_lease = Duration::from_secs(u64::from(env.number("PARLEY_JOB_LEASE_SECS", 300, 1)));
-    let run_jobs = match env.get("PARLEY_RUN_JOBS").as_deref() {
-        None | Some("on") => true,
-        Some("off") => false,
-        Some(other) => {
-            env.problem(format!("PARLEY_RUN_JOBS must be `on` or `off`, not `{other}`"));
-            true
-        }
-    };
+    let run_jobs = env.on_off("PARLEY_RUN_JOBS", true);
     InsightsConfig { every, flag_below, webhook, job_retry_base, job_lease, run_jobs }
 }

@@ -35,6 +35,19 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// `on` or `off` (`default` when unset; anything else is a problem).
+    pub fn on_off(&mut self, key: &str, default: bool) -> bool {
+        match self.get(key).as_deref() {
+            None => default,
+            Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                self.problem(format!("{key} must be `on` or `off`, not `{other}`"));
+                default
+            }
+        }
+    }
+
     /// A variable that must be set, `why` saying what for.
     pub fn required(&mut self, key: &str, why: &str) -> String {
         self.get(key).unwrap_or_else(|| {
