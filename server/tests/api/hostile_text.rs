@@ -36,8 +36,13 @@ async fn a_nul_in_any_text_field_of_the_api_is_a_validation_error_and_stores_not
     let task = app.send_authed(Method::POST, "/api/v1/tasks", token, Some(&json!({ "title": "t" }))).await;
     let task: Value = task.json().await.unwrap();
     let task = task["id"].as_str().unwrap();
+    let analyses = format!("/api/v1/conversations/{conversation}/analyses");
+    let analysis = app.send_authed(Method::POST, &analyses, token, Some(&json!({}))).await;
+    assert_eq!(analysis.status(), 202);
+    let analysis: Value = analysis.json().await.unwrap();
+    let analysis_path = format!("/api/v1/analyses/{}", analysis["id"].as_str().unwrap());
 
-    let anonymous: [(&str, Value, &str); 9] = [
+    let anonymous: [(&str, Value, &str); 10] = [
         ("/api/v1/auth/signup", json!({ "email": NUL, "password": PASSWORD }), "email"),
         ("/api/v1/auth/signup", json!({ "email": unique_email(), "password": format!("Aa1{NUL}xxxx") }), "password"),
         (
@@ -50,6 +55,7 @@ async fn a_nul_in_any_text_field_of_the_api_is_a_validation_error_and_stores_not
         ("/api/v1/auth/password-reset", json!({ "email": NUL }), "email"),
         ("/api/v1/auth/password-reset/confirm", json!({ "token": NUL, "password": PASSWORD }), "token"),
         ("/api/v1/auth/verify-email", json!({ "token": NUL }), "token"),
+        ("/api/v1/auth/signup", json!({ "email": unique_email(), "password": PASSWORD, "goals": NUL }), "goals"),
         (
             "/api/v1/auth/signup",
             json!({ "email": unique_email(), "password": PASSWORD, "display_name": ["x", NUL] }),
@@ -63,7 +69,7 @@ async fn a_nul_in_any_text_field_of_the_api_is_a_validation_error_and_stores_not
     let messages_path = format!("{conversation_path}/messages");
     let message_path = format!("{messages_path}/{message}");
     let task_path = format!("/api/v1/tasks/{task}");
-    let signed_in: [(Method, &str, Value, &str); 12] = [
+    let signed_in: [(Method, &str, Value, &str); 13] = [
         (Method::PATCH, "/api/v1/me", json!({ "display_name": NUL }), "display_name"),
         (Method::PATCH, "/api/v1/me", json!({ "instructions": NUL }), "instructions"),
         (Method::POST, "/api/v1/me/email", json!({ "email": NUL, "current_password": PASSWORD }), "email"),
@@ -81,6 +87,7 @@ async fn a_nul_in_any_text_field_of_the_api_is_a_validation_error_and_stores_not
         (Method::POST, "/api/v1/tasks", json!({ "title": NUL }), "title"),
         (Method::POST, "/api/v1/tasks", json!({ "title": "ok", "description": NUL }), "description"),
         (Method::PATCH, &task_path, json!({ "description": NUL }), "description"),
+        (Method::PATCH, &analysis_path, json!({ "summary": NUL }), "summary"),
     ];
     for (method, path, body, field) in signed_in {
         refused(&app, method, path, Some(token), body, field).await;
@@ -93,6 +100,7 @@ async fn a_nul_in_any_text_field_of_the_api_is_a_validation_error_and_stores_not
     assert_eq!(sql(&app.db_url, "SELECT count(*) FROM conversations").await, Some(1));
     assert_eq!(sql(&app.db_url, "SELECT count(*) FROM messages").await, Some(2));
     assert_eq!(sql(&app.db_url, "SELECT count(*) FROM tasks").await, Some(1));
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM analyses").await, Some(1));
     let me: Value = app.get_authed("/api/v1/me", token).await.json().await.unwrap();
     assert_eq!(me["email"], email.as_str());
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
