@@ -40,6 +40,12 @@ macro_rules! analysis_columns {
     };
 }
 
+/// Where the conversation's last analysis ended.
+const LAST_ANALYSED: &str = "SELECT last_message_at, last_message_id FROM analyses WHERE conversation_id = $1
+     ORDER BY created_at DESC, id DESC LIMIT 1";
+/// How many of the conversation's messages come after a position.
+const COUNT_SINCE: &str = "SELECT count(*) FROM messages WHERE conversation_id = $1 AND (created_at, id) > ($2, $3)";
+
 /// The job an analysis is computed by: its kind, and the payload (the analysis id).
 pub const ANALYSIS_JOB: &str = "analysis";
 
@@ -54,6 +60,11 @@ impl Database {
         at_least: i64,
         max_attempts: i32,
     ) -> Result<Option<Analysis>, DbError> {
+        // Every reply asks whether one is due; most of the time it is not, and that answer needs no write
+        // lock (on SQLite, the whole database's). The transaction below checks again before it writes.
+        if at_least > 1 && self.messages_since_last_analysis(conversation_id).await? < at_least {
+            return Ok(None);
+        }
         let _turn = self.write_turn().await?;
         let now = db_now();
         let id = Uuid::now_v7();
@@ -68,22 +79,17 @@ impl Database {
                 return Ok(None);
             }
             // Where the last analysis ended (before everything when there is none).
-            let (after_at, after_id): (DateTime<Utc>, Uuid) = sqlx::query_as(
-                "SELECT last_message_at, last_message_id FROM analyses WHERE conversation_id = $1
-                 ORDER BY created_at DESC, id DESC LIMIT 1",
-            )
-            .bind(conversation_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .unwrap_or((DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
-            let (count,): (i64,) = sqlx::query_as(
-                "SELECT count(*) FROM messages WHERE conversation_id = $1 AND (created_at, id) > ($2, $3)",
-            )
-            .bind(conversation_id)
-            .bind(after_at)
-            .bind(after_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let (after_at, after_id): (DateTime<Utc>, Uuid) = sqlx::query_as(LAST_ANALYSED)
+                .bind(conversation_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or((DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
+            let (count,): (i64,) = sqlx::query_as(COUNT_SINCE)
+                .bind(conversation_id)
+                .bind(after_at)
+                .bind(after_id)
+                .fetch_one(&mut *tx)
+                .await?;
             if count < at_least.max(1) {
                 return Ok(None);
             }
@@ -133,6 +139,21 @@ impl Database {
         }
         .await)?;
         Ok(analysis)
+    }
+
+    /// How many of the conversation's messages the last analysis did not cover (all, before the first).
+    async fn messages_since_last_analysis(&self, conversation_id: Uuid) -> Result<i64, DbError> {
+        Ok(on_pool!(self, |pool| async {
+            let (after_at, after_id): (DateTime<Utc>, Uuid) = sqlx::query_as(LAST_ANALYSED)
+                .bind(conversation_id)
+                .fetch_optional(pool)
+                .await?
+                .unwrap_or((DateTime::<Utc>::UNIX_EPOCH, Uuid::nil()));
+            let (count,): (i64,) =
+                sqlx::query_as(COUNT_SINCE).bind(conversation_id).bind(after_at).bind(after_id).fetch_one(pool).await?;
+            Ok::<_, sqlx::Error>(count)
+        }
+        .await)?)
     }
 
     /// The conversation's analyses, oldest first (at most `limit`, the newest ones).
