@@ -92,8 +92,8 @@ async fn reencrypt() -> ExitCode {
     }
 }
 
-/// Moves an existing SQLite deployment to PostgreSQL: migrates both, then copies every row in one
-/// transaction. The destination comes from `DATABASE_URL` (so its password stays out of the process list).
+/// Moves an existing SQLite deployment to PostgreSQL: migrates both, then copies every row of every table
+/// in one transaction. The destination comes from `DATABASE_URL` (so its password stays out of the process list).
 async fn copy_from_sqlite(source: &str) -> ExitCode {
     let Ok(destination) = std::env::var("DATABASE_URL") else {
         eprintln!("parley: set DATABASE_URL to the PostgreSQL database to copy into\n{USAGE}");
@@ -121,8 +121,14 @@ async fn copy_from_sqlite(source: &str) -> ExitCode {
     .await;
     match result {
         Ok(report) => {
-            for (table, rows) in report.tables {
-                println!("{table}: {rows} rows copied");
+            for copied in report.tables {
+                let repaired = match copied.texts_repaired {
+                    0 => String::new(),
+                    n => format!(
+                        " ({n} texts held a NUL or bytes that are not UTF-8, which PostgreSQL cannot store: copied with U+FFFD in their place)"
+                    ),
+                };
+                println!("{}: {} rows copied{repaired}", copied.table, copied.rows);
             }
             ExitCode::SUCCESS
         }

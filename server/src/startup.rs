@@ -1,7 +1,7 @@
 //! Building and running the application. `main` and the integration tests both go through
 //! [`Application::build`], so the tests exercise exactly what production runs.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, serve::ListenerExt};
 use secrecy::ExposeSecret;
@@ -29,7 +29,10 @@ use crate::{
         mail::{MAIL_JOB, Mailer},
         tasks::TaskService,
     },
-    support::config::{AssistantConfig, Config},
+    support::{
+        config::{AssistantConfig, Config},
+        readiness::Readiness,
+    },
     web::{AppState, AppStateInner, router},
 };
 
@@ -57,16 +60,19 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Database,
+    ready: Readiness,
 }
 
 impl Application {
-    /// Opens and migrates the database, binds the listener (port 0 picks a free port) and builds the
-    /// router. Nothing is served until [`Application::run_until`].
+    /// Binds the listener (port 0 picks a free port), builds the router, and starts bringing the database
+    /// up in the background: reaching it and migrating it, retried with backoff for as long as it takes,
+    /// so an instance whose database is away starts anyway, answers 503 and `/health` says so, and it serves
+    /// once the database is there, without a restart. Only a malformed `DATABASE_URL` fails here. Nothing
+    /// is served until [`Application::run_until`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let db = Database::connect_with(config.database_url.expose_secret(), &config.database)
-            .await?
-            .with_at_rest(config.at_rest.clone());
-        db.migrate().await?;
+        let db =
+            Database::open(config.database_url.expose_secret(), &config.database)?.with_at_rest(config.at_rest.clone());
+        let ready = Readiness::default();
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen_addr, source })?;
@@ -106,7 +112,7 @@ impl Application {
             JobSettings {
                 retry_base: insights_config.job_retry_base,
                 lease: insights_config.job_lease,
-                poll: std::time::Duration::from_secs(1),
+                poll: Duration::from_secs(1),
             },
         )
         .handle(MAIL_JOB, Arc::new(mailer))
@@ -128,12 +134,15 @@ impl Application {
             export,
             insights,
             leptos_options,
+            ready: ready.clone(),
         });
-        spawn_housekeeping(db.clone());
-        if run_jobs {
-            worker.spawn();
-        }
-        Ok(Application { listener, router: router(state), db })
+        tokio::spawn(bring_up(db.clone(), ready.clone(), run_jobs.then_some(worker)));
+        Ok(Application { listener, router: router(state), db, ready })
+    }
+
+    /// Completes once the database has answered and been migrated and requests are served.
+    pub fn readiness(&self) -> Readiness {
+        self.ready.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -178,6 +187,42 @@ fn assistant(config: &AssistantConfig) -> Result<(Arc<dyn Assistant>, usize), St
     })
 }
 
+/// Reaches the database and migrates it, again and again with growing pauses (up to 5 s) until both
+/// succeed, whatever the reason they fail: a server not up yet, a password not changed yet, a database not
+/// created yet. Each failure is logged with its cause. Then the instance is ready, and the work that needs
+/// the database (housekeeping, the job worker) starts.
+async fn bring_up(db: Database, ready: Readiness, worker: Option<Worker>) {
+    const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match db.reach().await {
+            Ok(()) => match db.migrate().await {
+                Ok(()) => break,
+                Err(error) => tracing::error!(
+                    error = %crate::support::error_chain(&error),
+                    "could not migrate the database; retrying"
+                ),
+            },
+            Err(unreached) => tracing::warn!(
+                database = %unreached.target,
+                cause = %unreached.cause,
+                "database not reachable; serving 503 until it is"
+            ),
+        }
+        if db.is_closed() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+    ready.set_ready();
+    tracing::info!("database reached and migrated; serving");
+    spawn_housekeeping(db);
+    if let Some(worker) = worker {
+        worker.spawn();
+    }
+}
+
 /// Hourly removal of expired sessions, refresh tokens and rate-limit windows.
 fn spawn_housekeeping(db: Database) {
     // Rows from before the blind index existed are indexed once, in the background (a search meanwhile
@@ -191,7 +236,7 @@ fn spawn_housekeeping(db: Database) {
         }
     });
     tokio::spawn(async move {
-        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
             if db.is_closed() {

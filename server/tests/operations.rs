@@ -2,7 +2,10 @@
 //! stopping one disturbs no other test):
 //! - an outage under load: every answer during it is a well-formed 503 in time, nothing panics or hangs,
 //!   the instance recovers by itself, and every write answered 2xx is kept;
-//! - moving an existing SQLite deployment to PostgreSQL with `parley copy-from-sqlite`.
+//! - a database away at start (down, or refusing the credentials): the instance is up and answers 503,
+//!   then migrates and serves once the database is there, without a restart;
+//! - moving an existing SQLite deployment to PostgreSQL with `parley copy-from-sqlite`, every column of
+//!   every table.
 
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]
@@ -315,4 +318,348 @@ async fn copy_from_sqlite_moves_a_deployment_to_postgres_with_nothing_lost() {
     )
     .await;
     assert_eq!(status, 200);
+}
+
+impl Cluster {
+    /// From now on `role` must give its password over TCP (every other role is still trusted).
+    async fn require_password_for(&self, role: &str, admin_url: &str) {
+        let hba = self.dir.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+        std::fs::write(&hba, format!("host all {role} 127.0.0.1/32 scram-sha-256\n{rules}"))
+            .expect("write pg_hba.conf");
+        helpers::sql(admin_url, "SELECT 1 FROM pg_reload_conf()").await;
+    }
+}
+
+/// Waits (bounded: 30 s) until the instance listens, then checks that it answers as one whose database is
+/// away: `/health` 503, the API 503 `service_unavailable` in its error shape, a page the short 503 page.
+async fn assert_up_and_unavailable(server: &mut ServerProcess, client: &reqwest::Client) {
+    let base = server.base.clone();
+    let started = Instant::now();
+    let health = loop {
+        if let Ok(response) = client.get(format!("{base}/health")).send().await {
+            break response;
+        }
+        assert!(server.is_running(), "the instance exited: {}", server.logs());
+        assert!(started.elapsed() < Duration::from_secs(30), "the instance did not listen within 30 s");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(health.status(), 503);
+    assert_eq!(health.json::<Value>().await.unwrap()["database"], "unavailable");
+
+    let (status, body) =
+        json(client.post(format!("{base}/api/v1/auth/login")).json(&json!({ "email": "a@b.c", "password": "x" })))
+            .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("temporarily unavailable"));
+}
+
+/// Waits (bounded: 30 s) until the instance's log holds `needle` at least `times` times.
+async fn wait_for_log(server: &mut ServerProcess, needle: &str, times: usize) -> String {
+    let started = Instant::now();
+    loop {
+        let logs = server.logs();
+        if logs.matches(needle).count() >= times {
+            return logs;
+        }
+        assert!(server.is_running(), "the instance exited: {logs}");
+        assert!(started.elapsed() < Duration::from_secs(30), "no {times}× {needle:?} in the log within 30 s: {logs}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The instance serves after it recovered: a signup and a conversation work, and the schema is there.
+async fn assert_serving_and_migrated(server: &mut ServerProcess, client: &reqwest::Client, db_url: &str) {
+    server.wait_healthy().await;
+    helpers::user_with_conversation(client, &server.base).await;
+    let applied = helpers::sql(db_url, "SELECT count(*) FROM _sqlx_migrations WHERE success").await.unwrap();
+    assert!(applied > 0, "the migrations ran once the database was there");
+}
+
+#[tokio::test]
+async fn a_database_down_at_start_leaves_the_instance_up_and_503_then_it_migrates_and_serves_without_a_restart() {
+    let (cluster, admin_url) = Cluster::start();
+    let db_url = fresh_postgres_database(&admin_url).await;
+    let host_port = admin_url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
+    // The cluster trusts every local role, so the password is never checked: it is here to show it never
+    // reaches the log.
+    let with_password = db_url.replacen("postgres://postgres@", "postgres://postgres:S3cret-pa55word@", 1);
+    cluster.stop();
+    let logs = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+
+    let mut server = ServerProcess::spawn(&with_password, logs.path(), &[]);
+    assert_up_and_unavailable(&mut server, &client).await;
+    // It keeps trying, and each failure names the host and the cause, never the password.
+    let log = wait_for_log(&mut server, "database not reachable", 2).await;
+    assert!(log.contains(&host_port), "the log names the host: {log}");
+    assert!(log.to_lowercase().contains("refused"), "the log names the cause: {log}");
+    assert!(!log.contains("S3cret-pa55word"), "the password never reaches the log: {log}");
+
+    cluster.restart();
+    assert_serving_and_migrated(&mut server, &client, &db_url).await;
+}
+
+#[tokio::test]
+async fn wrong_database_credentials_at_start_leave_the_instance_up_and_503_until_the_password_is_right() {
+    let (cluster, admin_url) = Cluster::start();
+    cluster.require_password_for("parley_app", &admin_url).await;
+    helpers::sql(&admin_url, "CREATE ROLE parley_app LOGIN PASSWORD 'the-new-password'").await;
+    let name = format!("parley_creds_{}", uuid::Uuid::new_v4().simple());
+    helpers::sql(&admin_url, &format!("CREATE DATABASE {name} OWNER parley_app")).await;
+    let host_port = admin_url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let db_url = format!("postgres://parley_app:the-old-password@{host_port}/{name}");
+    let logs = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+
+    let mut server = ServerProcess::spawn(&db_url, logs.path(), &[]);
+    assert_up_and_unavailable(&mut server, &client).await;
+    let log = wait_for_log(&mut server, "password authentication failed", 2).await;
+    assert!(!log.contains("the-old-password"), "the password never reaches the log: {log}");
+
+    // The operator fixes it on the database's side; the instance notices by itself.
+    helpers::sql(&admin_url, "ALTER ROLE parley_app PASSWORD 'the-old-password'").await;
+    let admin_view = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    assert_serving_and_migrated(&mut server, &client, &admin_view).await;
+}
+
+/// Values for columns whose CHECK allows only a few: one that is allowed and is not the column's default.
+const CHECKED_VALUES: &[(&str, &str, &str)] =
+    &[("jobs", "state", "'failed'"), ("analyses", "state", "'done'"), ("messages", "role", "'user'")];
+
+/// The tables `copy-from-sqlite` must carry, read from the SQLite schema: all but SQLite's own, the
+/// migrations' bookkeeping, and the full-text index (with its shadow tables), which PostgreSQL builds itself.
+async fn sqlite_tables(sqlite: &mut sqlx::SqliteConnection) -> Vec<String> {
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+         AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND name NOT LIKE '%\\_fts' ESCAPE '\\'
+         AND name NOT LIKE '%\\_fts\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .fetch_all(sqlite)
+    .await
+    .unwrap();
+    names.into_iter().map(|(n,)| n).collect()
+}
+
+/// (name, default expression) of each column of a SQLite table.
+async fn sqlite_columns(sqlite: &mut sqlx::SqliteConnection, table: &str) -> Vec<(String, Option<String>)> {
+    sqlx::query_as("SELECT name, dflt_value FROM pragma_table_info($1) ORDER BY cid")
+        .bind(table)
+        .fetch_all(sqlite)
+        .await
+        .unwrap()
+}
+
+/// Each column's type on PostgreSQL.
+async fn postgres_types(postgres: &mut sqlx::PgConnection, table: &str) -> std::collections::HashMap<String, String> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1",
+    )
+    .bind(table)
+    .fetch_all(postgres)
+    .await
+    .unwrap();
+    rows.into_iter().collect()
+}
+
+/// A SQL expression for a value of `pg_type` that is not `default` (for SQLite), for column `column`.
+fn filler(
+    table: &str,
+    column: &str,
+    pg_type: &str,
+    default: Option<&str>,
+    parent: Option<&(String, String)>,
+) -> String {
+    if let Some((_, _, value)) = CHECKED_VALUES.iter().find(|(t, c, _)| *t == table && *c == column) {
+        return (*value).to_owned();
+    }
+    if let Some((parent_table, parent_column)) = parent {
+        return format!("(SELECT \"{parent_column}\" FROM \"{parent_table}\" ORDER BY rowid LIMIT 1)");
+    }
+    match pg_type {
+        "uuid" | "bytea" => "randomblob(16)".to_owned(),
+        "text" => format!("'filled {table}.{column} ' || hex(randomblob(4))"),
+        "boolean" => "1".to_owned(),
+        "integer" | "bigint" | "smallint" => if default == Some("1") { "2" } else { "1" }.to_owned(),
+        "timestamp with time zone" => "'2026-05-06T07:08:09.123456Z'".to_owned(),
+        other => panic!("{table}.{column}: the test does not know how to fill a {other}"),
+    }
+}
+
+/// Every column of every table of a SQLite file, read as the copy must carry it to PostgreSQL: rows as
+/// text, sorted, texts with a NUL (or bytes that are not UTF-8) expected with U+FFFD in their place.
+async fn rows_of_sqlite(
+    sqlite: &mut sqlx::SqliteConnection,
+    table: &str,
+    columns: &[(String, String)],
+) -> Vec<Vec<String>> {
+    use sqlx::Row;
+    let list = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(&format!("SELECT {list} FROM \"{table}\"")).fetch_all(sqlite).await.unwrap();
+    let mut out: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, pg_type))| match pg_type.as_str() {
+                    "uuid" => format!("{:?}", row.get::<Option<uuid::Uuid>, _>(i)),
+                    "bytea" => format!("{:?}", row.get::<Option<Vec<u8>>, _>(i)),
+                    "text" => format!(
+                        "{:?}",
+                        row.get::<Option<Vec<u8>>, _>(i).map(|b| String::from_utf8_lossy(&b).replace('\0', "\u{FFFD}"))
+                    ),
+                    "boolean" => format!("{:?}", row.get::<Option<bool>, _>(i)),
+                    "integer" | "bigint" | "smallint" => format!("{:?}", row.get::<Option<i64>, _>(i)),
+                    "timestamp with time zone" => {
+                        format!("{:?}", row.get::<Option<chrono::DateTime<chrono::Utc>>, _>(i))
+                    }
+                    other => panic!("{table}: unknown type {other}"),
+                })
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn rows_of_postgres(
+    postgres: &mut sqlx::PgConnection,
+    table: &str,
+    columns: &[(String, String)],
+) -> Vec<Vec<String>> {
+    use sqlx::Row;
+    let list = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(&format!("SELECT {list} FROM \"{table}\"")).fetch_all(postgres).await.unwrap();
+    let mut out: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, pg_type))| match pg_type.as_str() {
+                    "uuid" => format!("{:?}", row.get::<Option<uuid::Uuid>, _>(i)),
+                    "bytea" => format!("{:?}", row.get::<Option<Vec<u8>>, _>(i)),
+                    "text" => format!("{:?}", row.get::<Option<String>, _>(i)),
+                    "boolean" => format!("{:?}", row.get::<Option<bool>, _>(i)),
+                    "smallint" => format!("{:?}", row.get::<Option<i16>, _>(i).map(i64::from)),
+                    "integer" => format!("{:?}", row.get::<Option<i32>, _>(i).map(i64::from)),
+                    "bigint" => format!("{:?}", row.get::<Option<i64>, _>(i)),
+                    "timestamp with time zone" => {
+                        format!("{:?}", row.get::<Option<chrono::DateTime<chrono::Utc>>, _>(i))
+                    }
+                    other => panic!("{table}: unknown type {other}"),
+                })
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn copy_from_sqlite_carries_every_column_of_every_table_of_a_fully_populated_file() {
+    use sqlx::Connection;
+    let (_cluster, admin_url) = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = sqlite_url(&dir.path().join("full.db"));
+    let postgres = fresh_postgres_database(&admin_url).await;
+    let client = reqwest::Client::new();
+
+    // A deployment that was used: accounts, logins, a conversation, a task, a reset mail on its way.
+    let old = ServerProcess::start(&sqlite, dir.path(), &[]).await;
+    let (token, conversation) = helpers::user_with_conversation(&client, &old.base).await;
+    let (status, _) = json(
+        client
+            .post(format!("{}/api/v1/conversations/{conversation}/messages", old.base))
+            .bearer_auth(&token)
+            .json(&json!({ "content": "a question worth keeping" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) =
+        json(client.post(format!("{}/api/v1/tasks", old.base)).bearer_auth(&token).json(&json!({ "title": "a task" })))
+            .await;
+    assert_eq!(status, 201);
+    drop(old);
+    // PostgreSQL migrated by the same binary, for the types every column must have there.
+    drop(ServerProcess::start(&postgres, dir.path(), &[]).await);
+
+    // Then every column of every table gets a value that is neither NULL nor its default (a table still
+    // empty gets a row), so a column the copy forgets cannot hide behind a NULL on both sides.
+    let mut source = sqlx::SqliteConnection::connect(&sqlite).await.unwrap();
+    let mut destination = sqlx::PgConnection::connect(&postgres).await.unwrap();
+    let tables = sqlite_tables(&mut source).await;
+    assert!(tables.len() >= 13, "the schema was read: {tables:?}");
+    for table in &tables {
+        let types = postgres_types(&mut destination, table).await;
+        let parents: std::collections::HashMap<String, (String, String)> =
+            sqlx::query_as::<_, (String, String, String)>(
+                "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list($1)",
+            )
+            .bind(table)
+            .fetch_all(&mut source)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(from, parent, to)| (from, (parent, to)))
+            .collect();
+        let columns = sqlite_columns(&mut source, table).await;
+        let value = |column: &str, default: Option<&str>| {
+            let pg_type = types.get(column).unwrap_or_else(|| panic!("{table}.{column} is not on PostgreSQL"));
+            filler(table, column, pg_type, default, parents.get(column))
+        };
+        let (rows,): (i64,) =
+            sqlx::query_as(&format!("SELECT count(*) FROM \"{table}\"")).fetch_one(&mut source).await.unwrap();
+        if rows == 0 {
+            let names = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+            let values = columns.iter().map(|(c, d)| value(c, d.as_deref())).collect::<Vec<_>>().join(", ");
+            let insert = format!("INSERT INTO \"{table}\" ({names}) VALUES ({values})");
+            sqlx::query(&insert).execute(&mut source).await.unwrap_or_else(|e| panic!("{insert}: {e}"));
+        }
+        for (column, default) in &columns {
+            let differs = default.as_ref().map(|d| format!(" AND \"{column}\" IS NOT ({d})")).unwrap_or_default();
+            let (set,): (i64,) =
+                sqlx::query_as(&format!("SELECT count(*) FROM \"{table}\" WHERE \"{column}\" IS NOT NULL{differs}"))
+                    .fetch_one(&mut source)
+                    .await
+                    .unwrap();
+            if set == 0 {
+                let update = format!(
+                    "UPDATE \"{table}\" SET \"{column}\" = {} WHERE rowid = (SELECT min(rowid) FROM \"{table}\")",
+                    value(column, default.as_deref())
+                );
+                sqlx::query(&update).execute(&mut source).await.unwrap_or_else(|e| panic!("{update}: {e}"));
+            }
+        }
+    }
+    // A text PostgreSQL cannot hold as it is, from before Parley refused them at its doors.
+    sqlx::query("UPDATE tasks SET description = 'before' || char(0) || 'after'").execute(&mut source).await.unwrap();
+
+    let copy = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["copy-from-sqlite", &sqlite])
+        .env_clear()
+        .env("DATABASE_URL", &postgres)
+        .output()
+        .expect("the binary runs");
+    let report = String::from_utf8_lossy(&copy.stdout).into_owned();
+    assert!(copy.status.success(), "{report}{}", String::from_utf8_lossy(&copy.stderr));
+    assert!(report.contains("tasks: 1 rows copied (1 texts held a NUL"), "{report}");
+
+    for table in &tables {
+        let types = postgres_types(&mut destination, table).await;
+        let columns: Vec<(String, String)> =
+            sqlite_columns(&mut source, table).await.into_iter().map(|(c, _)| (c.clone(), types[&c].clone())).collect();
+        let expected = rows_of_sqlite(&mut source, table, &columns).await;
+        assert!(!expected.is_empty());
+        assert!(report.contains(&format!("{table}: {} rows copied", expected.len())), "{table}: {report}");
+        let copied = rows_of_postgres(&mut destination, table, &columns).await;
+        assert_eq!(copied, expected, "{table}: every row and every column arrives as it was");
+    }
 }

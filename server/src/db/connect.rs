@@ -1,7 +1,8 @@
-//! Opening a database: reading the URL, the pool's limits, and waiting (boundedly) for a server that is
-//! not up yet.
+//! Opening a database: reading the URL, the pool's limits, and reaching the server. Opening does no I/O
+//! (the pools connect on first use), so an instance can start, bind and say it is unhealthy while its
+//! database is away; [`reach`](super::Database::reach) is one attempt to get through.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::{
     ConnectOptions, Connection, PgPool, SqlitePool,
@@ -17,11 +18,20 @@ pub fn target(url: &str) -> Result<DbTarget, DbError> {
     DbTarget::parse(url).map_err(DbError::InvalidUrl)
 }
 
-/// Opens (creating if needed) a SQLite file with WAL, foreign keys and a busy timeout.
-pub(super) async fn sqlite(options: SqliteConnectOptions, settings: &DatabaseSettings) -> Result<SqlitePool, DbError> {
-    /// How often opening the database is tried while another process holds the lock.
-    const CONNECT_ATTEMPTS: u64 = 20;
+/// Why one attempt to reach the database failed: where it was looked for, the innermost cause in one line
+/// (never a password), and whether waiting could help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreached {
+    pub target: String,
+    pub cause: String,
+    /// Bad credentials, a missing database, a folder that cannot be made: a person must act. A server that
+    /// is not up yet is not permanent.
+    pub permanent: bool,
+}
 
+/// A pool on a SQLite file (created, with its folder, on first use) with WAL, foreign keys and a busy
+/// timeout.
+pub(super) fn sqlite(options: SqliteConnectOptions, settings: &DatabaseSettings) -> SqlitePool {
     let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -30,35 +40,28 @@ pub(super) async fn sqlite(options: SqliteConnectOptions, settings: &DatabaseSet
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(settings.statement_timeout);
-    if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(DbError::CreateDir)?;
+    SqlitePoolOptions::new()
+        .max_connections(settings.max_connections)
+        // A file has no far end that could hang up; sqlx's test would cost each query a round trip to
+        // the connection's worker thread.
+        .test_before_acquire(false)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options)
+}
+
+/// One attempt to open the SQLite file (making its folder first). Two instances opening one fresh file at
+/// once race to switch it to WAL, and SQLite answers the loser "database is locked" at once instead of
+/// waiting: that is not permanent, the next attempt settles it.
+pub(super) async fn reach_sqlite(pool: &SqlitePool) -> Result<(), Unreached> {
+    let options = pool.connect_options();
+    let file = options.get_filename();
+    let unreached = |cause: String, permanent: bool| Unreached { target: file.display().to_string(), cause, permanent };
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| unreached(format!("could not create its folder: {e}"), true))?;
     }
-    // Two instances opening one fresh file at once race to switch it to WAL, and SQLite answers the
-    // loser "database is locked" at once instead of waiting; a short, bounded retry settles it.
-    let mut attempt = 1;
-    loop {
-        let connected = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
-            // A file has no far end that could hang up; sqlx's test would cost each query a round trip to
-            // the connection's worker thread.
-            .test_before_acquire(false)
-            .acquire_timeout(settings.acquire_timeout)
-            .connect_with(options.clone())
-            .await;
-        match connected {
-            Ok(pool) => return Ok(pool),
-            Err(error) if attempt < CONNECT_ATTEMPTS && is_sqlite_busy(&error) => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-            }
-            Err(error) => {
-                return Err(DbError::Unreachable {
-                    target: options.get_filename().display().to_string(),
-                    waited_secs: 0,
-                    cause: cause_of(&error),
-                });
-            }
-        }
+    match pool.acquire().await {
+        Ok(_) => Ok(()),
+        Err(error) => Err(unreached(cause_of(&error), !is_sqlite_busy(&error))),
     }
 }
 
@@ -69,13 +72,12 @@ fn is_sqlite_busy(error: &sqlx::Error) -> bool {
 /// A PostgreSQL connection idle at least this long is pinged before it is used again.
 const TEST_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(1);
 
-/// Opens a pool on PostgreSQL, waiting up to `settings.connect_retry` for the server to answer.
-pub(super) async fn postgres(options: PgConnectOptions, settings: &DatabaseSettings) -> Result<PgPool, DbError> {
-    let target = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(""));
+/// A pool on PostgreSQL; connections are made as requests need them.
+pub(super) fn postgres(options: PgConnectOptions, settings: &DatabaseSettings) -> PgPool {
     let options = options
         .application_name("parley")
         .options([("statement_timeout", format!("{}ms", settings.statement_timeout.as_millis()))]);
-    let pool = PgPoolOptions::new()
+    PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         // A connection that sat idle may have been cut by the server or a proxy: test it before use, and
@@ -92,35 +94,24 @@ pub(super) async fn postgres(options: PgConnectOptions, settings: &DatabaseSetti
             })
         })
         .idle_timeout(Duration::from_secs(300))
-        .connect_lazy_with(options.clone());
+        .connect_lazy_with(options)
+}
 
-    // Probe with single connections rather than the pool: the pool retries a refused connection until its
-    // acquire timeout and then reports only that it timed out, and the operator needs the real cause.
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(100);
-    loop {
-        let attempt = tokio::time::timeout(settings.acquire_timeout, options.connect()).await;
-        let error = match attempt {
-            Ok(Ok(connection)) => {
-                let _ = connection.close().await;
-                return Ok(pool);
-            }
-            Ok(Err(error)) => error,
-            Err(_) => sqlx::Error::PoolTimedOut,
-        };
-        // Bad credentials or a missing database will not fix themselves: no point waiting.
-        if is_permanent(&error) || started.elapsed() >= settings.connect_retry {
-            return Err(DbError::Unreachable {
-                target,
-                waited_secs: started.elapsed().as_secs(),
-                cause: cause_of(&error),
-            });
+/// One attempt to reach PostgreSQL, on a single connection of its own rather than through the pool: the
+/// pool retries a refused connection until its acquire timeout and then reports only that it timed out,
+/// and the operator needs the real cause.
+pub(super) async fn reach_postgres(pool: &PgPool) -> Result<(), Unreached> {
+    let options = pool.connect_options();
+    let target = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(""));
+    let error = match tokio::time::timeout(pool.options().get_acquire_timeout(), options.connect()).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            return Ok(());
         }
-        tracing::warn!(database = %target, cause = %cause_of(&error), "database not reachable yet; retrying");
-        let left = settings.connect_retry.saturating_sub(started.elapsed());
-        tokio::time::sleep(pause.min(left)).await;
-        pause = (pause * 2).min(Duration::from_secs(2));
-    }
+        Ok(Err(error)) => error,
+        Err(_) => sqlx::Error::PoolTimedOut,
+    };
+    Err(Unreached { target, cause: cause_of(&error), permanent: is_permanent(&error) })
 }
 
 /// Authentication failures (28xxx) and a missing database (3D000) are configuration errors.

@@ -24,7 +24,7 @@ mod users;
 
 pub use account_tokens::{NewAccountToken, RECOVERY_TOKEN_SECONDS, ResetDone, TokenPurpose, VerifyOutcome};
 pub use analyses::{ANALYSIS_JOB, Analysis};
-pub use connect::{DatabaseSettings, DbTarget, target};
+pub use connect::{DatabaseSettings, DbTarget, Unreached, target};
 pub use conversations::{Conversation, Message, Page, Position};
 pub use jobs::{FailedJob, Job, now_millis};
 use logins::end_sign_ins;
@@ -83,8 +83,6 @@ pub enum Backend {
 pub enum DbError {
     #[error("the database URL is not valid ({0})")]
     InvalidUrl(String),
-    #[error("could not create the folder for the database file")]
-    CreateDir(#[source] std::io::Error),
     /// Names where the database was looked for and why it did not answer; never the password.
     #[error("could not reach the database at {target} after {waited_secs} s: {cause}")]
     Unreachable { target: String, waited_secs: u64, cause: String },
@@ -169,17 +167,48 @@ impl Database {
         Self::connect_with(url, &DatabaseSettings::default()).await
     }
 
-    /// Opens the database named by `url`. SQLite files (and their folder) are created if missing;
-    /// an unreachable PostgreSQL is retried for `settings.connect_retry`, then reported by host and cause.
+    /// Opens the database named by `url` and waits until it answers: an unreachable server is retried for
+    /// `settings.connect_retry`, then reported by host and cause; bad credentials are reported at once.
+    /// For the commands that need the database to do anything at all; the server itself starts without it
+    /// (see [`Database::open`]).
     pub async fn connect_with(url: &str, settings: &DatabaseSettings) -> Result<Self, DbError> {
+        let db = Self::open(url, settings)?;
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let unreached = match db.reach().await {
+                Ok(()) => return Ok(db),
+                Err(unreached) => unreached,
+            };
+            if unreached.permanent || started.elapsed() >= settings.connect_retry {
+                let Unreached { target, cause, .. } = unreached;
+                return Err(DbError::Unreachable { target, waited_secs: started.elapsed().as_secs(), cause });
+            }
+            tracing::warn!(database = %unreached.target, cause = %unreached.cause, "database not reachable yet; retrying");
+            tokio::time::sleep(pause.min(settings.connect_retry.saturating_sub(started.elapsed()))).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// The database named by `url`, without touching it: only a malformed URL fails here. Connections are
+    /// made when first needed; [`Database::reach`] tells whether they can be.
+    pub fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, DbError> {
         let (pool, write_gate) = match connect::target(url)? {
             DbTarget::Sqlite(options) => {
                 let gate = WriteGate { turn: tokio::sync::Mutex::new(()), timeout: settings.acquire_timeout };
-                (Pool::Sqlite(connect::sqlite(options, settings).await?), Some(Arc::new(gate)))
+                (Pool::Sqlite(connect::sqlite(options, settings)), Some(Arc::new(gate)))
             }
-            DbTarget::Postgres(options) => (Pool::Postgres(connect::postgres(options, settings).await?), None),
+            DbTarget::Postgres(options) => (Pool::Postgres(connect::postgres(options, settings)), None),
         };
         Ok(Database { pool, write_gate, at_rest: Arc::new(AtRest::default()) })
+    }
+
+    /// One attempt to reach the database (bounded by the pool's acquire timeout), and why it failed.
+    pub async fn reach(&self) -> Result<(), Unreached> {
+        match &self.pool {
+            Pool::Sqlite(pool) => connect::reach_sqlite(pool).await,
+            Pool::Postgres(pool) => connect::reach_postgres(pool).await,
+        }
     }
 
     /// This database, storing text people write as `at_rest` says (the default: plain text, public search key).
@@ -233,7 +262,9 @@ impl Database {
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                SQLITE_MIGRATOR.run(&mut *tx).await?;
+                // `run_direct`, not `run`: `run`'s generic `Acquire` bound keeps the compiler from proving a
+                // spawned task that awaits this `Send`.
+                SQLITE_MIGRATOR.run_direct(&mut *tx).await?;
                 tx.commit().await?;
             }
             Pool::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,

@@ -6,6 +6,7 @@ pub mod at_rest;
 pub mod config;
 mod errors;
 pub mod fifo_cache;
+pub mod readiness;
 pub mod search_text;
 pub mod telemetry;
 

@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), security::refuse_nul_text))
         .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))
         .layer(middleware::from_fn_with_state(state.clone(), security::limit_body_size))
+        .layer(middleware::from_fn_with_state(state.clone(), health::until_ready))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .with_state(state)
         // A bug must cost one request a clear 500, never the connection without an answer.

@@ -11,7 +11,7 @@ use crate::{
         accounts::AccountService, chat::ChatService, export::ExportService, insights::InsightService,
         tasks::TaskService,
     },
-    support::config::Config,
+    support::{config::Config, readiness::Readiness},
 };
 
 /// The one piece of state every handler can reach. Every middleware and handler of every request takes a
@@ -42,6 +42,9 @@ pub struct AppStateInner {
     pub export: ExportService,
     pub insights: InsightService,
     pub leptos_options: LeptosOptions,
+    /// False until the database has answered and been migrated: until then every request but `/health`
+    /// and the static files is answered 503.
+    pub ready: Readiness,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -260,6 +260,10 @@ async fn start(mut config: Config) -> Result<TestApp, StartupError> {
         config.mail.transport = parley::support::config::MailTransport::Outbox(outbox.clone());
     }
     let application = Application::build(config).await?;
+    // The app binds at once and brings its database up in the background; these tests want it serving.
+    tokio::time::timeout(std::time::Duration::from_secs(30), application.readiness().wait())
+        .await
+        .expect("the test database is reached and migrated within 30 s");
     let addr = application.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async {
@@ -363,6 +367,13 @@ impl ServerProcess {
     /// Starts the binary on `db_url` (development mode, test secrets, `extra` variables on top) and waits,
     /// bounded, until `/health` answers 200.
     pub async fn start(db_url: &str, log_dir: &Path, extra: &[(&str, &str)]) -> ServerProcess {
+        let mut server = Self::spawn(db_url, log_dir, extra);
+        server.wait_healthy().await;
+        server
+    }
+
+    /// Starts the binary as [`ServerProcess::start`] does, without waiting for anything.
+    pub fn spawn(db_url: &str, log_dir: &Path, extra: &[(&str, &str)]) -> ServerProcess {
         let port = free_port();
         let log_path = log_dir.join(format!("parley-{port}.log"));
         let log = std::fs::File::create(&log_path).expect("log file");
@@ -386,12 +397,11 @@ impl ServerProcess {
             command.env(key, value);
         }
         let child = command.spawn().expect("the binary starts");
-        let mut server = ServerProcess { base: format!("http://127.0.0.1:{port}"), log_path, child };
-        server.wait_healthy().await;
-        server
+        ServerProcess { base: format!("http://127.0.0.1:{port}"), log_path, child }
     }
 
-    async fn wait_healthy(&mut self) {
+    /// Waits, bounded (30 s), until `/health` answers 200; fails at once if the process exits.
+    pub async fn wait_healthy(&mut self) {
         let client = reqwest::Client::new();
         let started = std::time::Instant::now();
         loop {
@@ -406,6 +416,12 @@ impl ServerProcess {
             assert!(started.elapsed() < std::time::Duration::from_secs(30), "server did not become healthy");
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
+    }
+
+    /// Whether the process is still running.
+    #[allow(dead_code)] // for the operations tests, which share this file
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// SIGKILL: no shutdown, no flushing, as a crash or an OOM kill.

@@ -36,10 +36,22 @@ async fn logs_of_signup_login_and_refresh_contain_no_secret() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
+    // Read both pipes as the server writes: a debug log fills a pipe's buffer within seconds, and a server
+    // whose log writes block answers nothing.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(server.stdout.take().unwrap()));
+    let stderr = drain(Box::new(server.stderr.take().unwrap()));
 
     let client = reqwest::Client::new();
     let started = Instant::now();
-    while client.get(format!("{base}/health")).send().await.is_err() {
+    // It listens at once and serves once its database is migrated: wait for a 200, not just an answer.
+    while !client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200) {
         assert!(started.elapsed() < Duration::from_secs(20), "server did not come up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -84,9 +96,7 @@ async fn logs_of_signup_login_and_refresh_contain_no_secret() {
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = server.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
-    let mut logs = String::new();
-    server.stdout.take().unwrap().read_to_string(&mut logs).unwrap();
-    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    let logs = stdout.join().unwrap() + &stderr.join().unwrap();
 
     assert!(logs.contains("account created"), "the logs were captured: {logs}");
     let secrets = [
