@@ -2,6 +2,7 @@
 # Parley's two commands. Each installs what is missing, skipping whatever is already there:
 #   ./dev.sh run    serve the app with live reload at http://127.0.0.1:3000 (SQLite, development defaults)
 #   ./dev.sh test   run every test: unit, integration (real SQLite, real server) and Playwright (real Chromium)
+#   ./dev.sh image  build the container image parley:latest from the release build (podman or docker)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -93,6 +94,42 @@ ensure_nginx() {
   if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then skip "nginx"; else apt_install nginx; fi
 }
 
+# The container engine: docker when it is there and podman is not, else podman (with runc, and debootstrap
+# for a base image when no registry is reachable). Podman runs with a containers.conf of ours: runc as the
+# runtime and no rlimits set in containers, which this kind of machine refuses (TOOLCHAIN facts in
+# docs/deploy.md, "Containers").
+ensure_container_engine() {
+  if command -v docker >/dev/null && ! command -v podman >/dev/null; then
+    ENGINE=docker
+    skip "docker"
+    return
+  fi
+  ENGINE=podman
+  if command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null; then
+    skip "podman, runc and debootstrap"
+  else
+    apt_install podman runc debootstrap
+  fi
+  if [ -z "${CONTAINERS_CONF:-}" ]; then
+    mkdir -p "$TOOLS_DIR"
+    printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\n' >"$TOOLS_DIR/containers.conf"
+    export CONTAINERS_CONF="$TOOLS_DIR/containers.conf"
+  fi
+}
+
+PODMAN_COMPOSE_VERSION=1.5.0
+ensure_podman_compose() {
+  local venv="$TOOLS_DIR/podman-compose-$PODMAN_COMPOSE_VERSION"
+  if [ -x "$venv/bin/podman-compose" ]; then
+    skip "podman-compose $PODMAN_COMPOSE_VERSION"
+  else
+    step "installing podman-compose $PODMAN_COMPOSE_VERSION (PyPI) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "podman-compose==$PODMAN_COMPOSE_VERSION"
+  fi
+  PODMAN_COMPOSE_VENV="$venv"
+}
+
 ensure_chromium() {
   if [ -x /usr/bin/chromium ]; then skip "chromium"; else apt_install chromium; fi
 }
@@ -131,6 +168,36 @@ cmd_run() {
   exec cargo leptos watch
 }
 
+cmd_image() {
+  ensure_wasm_target
+  ensure_cargo_leptos
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+  ensure_container_engine
+  step "building the release binary and WASM bundle"
+  cargo leptos build --release
+  step "building the image parley:latest ($ENGINE)"
+  scripts/container-image.sh "$ENGINE" parley:latest
+}
+
+# The image's tests: one container on SQLite in a volume, two on the tests' PostgreSQL behind nginx
+# (server/tests/container.rs), and compose.yaml checked against what they ran. Skipped, loudly, only where
+# the engine cannot run at all.
+test_container_image() {
+  local pg_url="$1"
+  if ! "$ENGINE" info >/dev/null 2>&1; then
+    printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
+    printf '!!! SKIPPED: the container image tests (%s cannot run on this machine)\n' "$ENGINE"
+    printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
+    return
+  fi
+  scripts/container-image.sh "$ENGINE" parley:latest
+  PARLEY_TEST_IMAGE=parley:latest PARLEY_TEST_CONTAINER_ENGINE="$ENGINE" PARLEY_TEST_POSTGRES_URL="$pg_url" \
+    cargo test --release --locked -p parley --test container -- --ignored
+  "$PODMAN_COMPOSE_VENV/bin/python" scripts/check-compose.py "$PODMAN_COMPOSE_VENV/bin/podman-compose" parley:latest \
+    SESSION_SECRET JWT_SECRET PARLEY_ENCRYPTION_KEYS PARLEY_SEARCH_KEY PARLEY_MAIL_FROM DATABASE_URL PARLEY_TRUST_PROXY
+}
+
 check_code() {
   step "checking the code: formatting, lints (the server, the bench, and app with each of its features) and the server's floors"
   cargo fmt --check
@@ -150,6 +217,8 @@ cmd_test() {
   ensure_nginx
   ensure_end2end_packages
   ensure_python_interop
+  ensure_container_engine
+  ensure_podman_compose
   ensure_lint_tools
   check_code
 
@@ -174,8 +243,15 @@ cmd_test() {
   step "checking the WASM bundle: no server-only crate in it, and within its gzipped size budget"
   scripts/check-wasm-bundle.sh
 
-  step "fuzzing the JSON API against its OpenAPI document (schemathesis, the release binary, bounded)"
+  step "building the container image from the release build and testing it ($ENGINE)"
+  test_container_image "$pg_url"
+
+  step "fuzzing the JSON API against its OpenAPI document on SQLite (schemathesis, the release binary, bounded)"
   scripts/fuzz-api.sh "$CARGO_TARGET_DIR/release/parley" "$ROOT/target/site"
+
+  step "fuzzing the JSON API again on PostgreSQL"
+  psql "$pg_url" -qc 'CREATE DATABASE fuzz'
+  scripts/fuzz-api.sh "$CARGO_TARGET_DIR/release/parley" "$ROOT/target/site" "${pg_url%/*}/fuzz"
 
   step "running the browser tests on SQLite (Playwright, Debian's Chromium, the release binary)"
   (cd end2end && PARLEY_BIN="$CARGO_TARGET_DIR/release/parley" npx playwright test)
@@ -189,5 +265,6 @@ cmd_test() {
 case "${1:-}" in
   run) cmd_run ;;
   test) cmd_test ;;
-  *) echo "usage: ./dev.sh run | ./dev.sh test" >&2; exit 2 ;;
+  image) cmd_image ;;
+  *) echo "usage: ./dev.sh run | ./dev.sh test | ./dev.sh image" >&2; exit 2 ;;
 esac

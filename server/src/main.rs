@@ -3,7 +3,10 @@ use std::process::ExitCode;
 use parley::{
     db::{Database, DbTarget, transfer},
     startup::{Application, shutdown_signal},
-    support::{config::Config, telemetry},
+    support::{
+        config::{self, Config},
+        telemetry,
+    },
 };
 
 // Page renders allocate many small objects on every worker thread; glibc's malloc spent a fifth of the
@@ -16,7 +19,9 @@ const USAGE: &str = "usage: parley                          serve (configured fr
                                            database named by DATABASE_URL
        parley reencrypt                    seal every stored text under the first of
                                            PARLEY_ENCRYPTION_KEYS and rebuild the search index under
-                                           PARLEY_SEARCH_KEY, while instances keep serving";
+                                           PARLEY_SEARCH_KEY, while instances keep serving
+       parley healthcheck                  exit 0 if the instance at LEPTOS_SITE_ADDR answers
+                                           /health with 200 within 3 s (a container's HEALTHCHECK)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,6 +30,7 @@ async fn main() -> ExitCode {
         [] => serve().await,
         ["copy-from-sqlite", source] => copy_from_sqlite(source).await,
         ["reencrypt"] => reencrypt().await,
+        ["healthcheck"] => healthcheck(),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -48,6 +54,46 @@ async fn serve() -> ExitCode {
             // One line that says what failed and why (the database errors name the host, never a password).
             let cause = std::error::Error::source(&error).map(|c| format!(": {c}")).unwrap_or_default();
             tracing::error!("parley stopped: {error}{cause}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Asks the local instance's `/health`, for a container's `HEALTHCHECK` (images carry no curl). A listener
+/// on every address (`0.0.0.0:8080`) is asked on loopback. Plain HTTP/1.0 over a socket: the answer's
+/// status line is all that is read.
+fn healthcheck() -> ExitCode {
+    use std::{
+        io::{Read, Write},
+        net::{SocketAddr, TcpStream},
+        time::Duration,
+    };
+    const WITHIN: Duration = Duration::from_secs(3);
+    let configured = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| config::DEFAULT_LISTEN_ADDR.to_owned());
+    let Ok(mut addr) = configured.parse::<SocketAddr>() else {
+        eprintln!("parley: LEPTOS_SITE_ADDR must be an address like 127.0.0.1:3000");
+        return ExitCode::from(2);
+    };
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+    }
+    let answer = (|| -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&addr, WITHIN)?;
+        stream.set_read_timeout(Some(WITHIN))?;
+        stream.set_write_timeout(Some(WITHIN))?;
+        stream.write_all(format!("GET /health HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
+        let mut head = [0u8; 64];
+        let read = stream.read(&mut head)?;
+        Ok(String::from_utf8_lossy(&head[..read]).into_owned())
+    })();
+    match answer {
+        Ok(head) if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(head) => {
+            eprintln!("parley: unhealthy: {}", head.lines().next().unwrap_or("no answer"));
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("parley: unhealthy: {addr}: {error}");
             ExitCode::FAILURE
         }
     }

@@ -160,6 +160,27 @@ pub async fn session_store_outage(request: Request, next: Next) -> Response {
     unavailable_page()
 }
 
+/// The page a browser gets for a form whose text Parley refuses before any page could take it (a NUL
+/// character, which no keyboard types): status 400, what was wrong with which field, and the way back,
+/// where the form still holds what was typed.
+pub fn refused_form_page(fields: &FieldErrors) -> Response {
+    let escape =
+        |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let items: String = fields
+        .iter()
+        .flat_map(|(field, messages)| messages.iter().map(move |m| (field, m)))
+        .map(|(field, message)| format!("<li><strong>{}</strong>: {}</li>", escape(field), escape(message)))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        <title>This form could not be sent · Parley</title></head><body>\
+        <main><h1>This form could not be sent</h1><ul>{items}</ul>\
+        <p>Nothing was saved. Go back, correct the field and send it again.</p></main></body></html>"
+    );
+    (StatusCode::BAD_REQUEST, axum::response::Html(html)).into_response()
+}
+
 /// The page a browser gets when Parley cannot reach its database outside a page render.
 pub fn unavailable_page() -> Response {
     let html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\

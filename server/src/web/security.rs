@@ -116,6 +116,13 @@ pub async fn refuse_nul_text(State(state): State<AppState>, request: Request, ne
     };
     let fields = if is_json { nul_fields_in_json(&bytes) } else { nul_fields_in_form(&bytes) };
     if !fields.is_empty() {
+        // A page's form posted by a browser (no script yet, or none at all) gets a page a person can read.
+        let from_a_page = is_form
+            && !parts.uri.path().starts_with("/api/v1/")
+            && parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+        if from_a_page {
+            return crate::web::error::refused_form_page(&fields);
+        }
         return ApiError::Validation(fields).into_response();
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await

@@ -44,6 +44,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the server listens when `LEPTOS_SITE_ADDR` is not set.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
+
 #[derive(Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -139,7 +142,7 @@ impl Config {
         env.production = environment == Environment::Production;
 
         let (database_url, database) = database::read(&mut env);
-        let listen_addr = match env.get("LEPTOS_SITE_ADDR").as_deref().unwrap_or("127.0.0.1:3000").parse() {
+        let listen_addr = match env.get("LEPTOS_SITE_ADDR").as_deref().unwrap_or(DEFAULT_LISTEN_ADDR).parse() {
             Ok(addr) => addr,
             Err(_) => {
                 env.problem("LEPTOS_SITE_ADDR must be an address like 127.0.0.1:3000");
