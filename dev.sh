@@ -94,12 +94,12 @@ ensure_nginx() {
   if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then skip "nginx"; else apt_install nginx; fi
 }
 
-# The container engine: docker when it is there and podman is not, else podman (with runc, and debootstrap
-# for a base image when no registry is reachable). Podman runs with a containers.conf of ours: runc as the
-# runtime and no rlimits set in containers, which this kind of machine refuses (TOOLCHAIN facts in
-# docs/deploy.md, "Containers").
+# The container engine. `./dev.sh image` takes docker when it is there and podman is not; the tests always
+# run podman (with runc, and debootstrap for a base image when no registry is reachable), with a
+# containers.conf of ours: runc as the runtime and no rlimits set in containers, which this kind of machine
+# refuses.
 ensure_container_engine() {
-  if command -v docker >/dev/null && ! command -v podman >/dev/null; then
+  if [ "${1:-}" = "any" ] && command -v docker >/dev/null && ! command -v podman >/dev/null; then
     ENGINE=docker
     skip "docker"
     return
@@ -173,7 +173,7 @@ cmd_image() {
   ensure_cargo_leptos
   ensure_wasm_bindgen
   ensure_wasm_opt
-  ensure_container_engine
+  ensure_container_engine any
   step "building the release binary and WASM bundle"
   cargo leptos build --release
   step "building the image parley:latest ($ENGINE)"

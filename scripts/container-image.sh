@@ -16,9 +16,10 @@ rm -rf dist && mkdir -p dist
 cp "$binary" dist/parley
 cp -r target/site dist/site
 scripts/container-base.sh "$engine"
-# Podman writes OCI images by default, which have no HEALTHCHECK: ask for Docker's format.
-format=(); [ "$engine" = podman ] && format=(--format docker)
-"$engine" build --quiet --pull=never "${format[@]}" --build-arg DIST=prebuilt --target runtime -t "$tag" . >/dev/null
+# Podman writes OCI images by default, which have no HEALTHCHECK: ask for Docker's format. The base image
+# is local either way (pulled or made above): never ask a registry again.
+if [ "$engine" = podman ]; then options=(--pull=never --format docker); else options=(--pull=false); fi
+"$engine" build --quiet "${options[@]}" --build-arg DIST=prebuilt --target runtime -t "$tag" . >/dev/null
 rm -rf dist
 size="$("$engine" image inspect "$tag" --format '{{.Size}}')"
 echo "==> $tag built: $((size / 1000000)) MB ($size bytes)"

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use parley::{
-    db::{Database, DbTarget, transfer},
+    db::{Database, DatabaseSettings, DbTarget, transfer},
     startup::{Application, shutdown_signal},
     support::{
         config::{self, Config},
@@ -72,7 +72,8 @@ fn healthcheck() -> ExitCode {
     let configured = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| config::DEFAULT_LISTEN_ADDR.to_owned());
     let Ok(mut addr) = configured.parse::<SocketAddr>() else {
         eprintln!("parley: LEPTOS_SITE_ADDR must be an address like 127.0.0.1:3000");
-        return ExitCode::from(2);
+        // Not 2: a container's HEALTHCHECK reserves it.
+        return ExitCode::FAILURE;
     };
     if addr.ip().is_unspecified() {
         addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
@@ -157,9 +158,16 @@ async fn copy_from_sqlite(source: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    let settings = match DatabaseSettings::from_env() {
+        Ok(settings) => settings,
+        Err(problems) => {
+            eprintln!("parley: {problems}");
+            return ExitCode::from(2);
+        }
+    };
     let result = async {
-        let from = Database::connect(source).await?;
-        let to = Database::connect(&destination).await?;
+        let from = Database::connect_with(source, &settings).await?;
+        let to = Database::connect_with(&destination, &settings).await?;
         from.migrate().await?;
         to.migrate().await?;
         transfer::copy_sqlite_to_postgres(&from, &to).await

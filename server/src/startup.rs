@@ -195,6 +195,9 @@ async fn bring_up(db: Database, ready: Readiness, worker: Option<Worker>) {
     const LONGEST_PAUSE: Duration = Duration::from_secs(5);
     let mut pause = Duration::from_millis(100);
     loop {
+        if db.is_closed() {
+            return; // shut down before the database ever came
+        }
         match db.reach().await {
             Ok(()) => match db.migrate().await {
                 Ok(()) => break,
@@ -208,9 +211,6 @@ async fn bring_up(db: Database, ready: Readiness, worker: Option<Worker>) {
                 cause = %unreached.cause,
                 "database not reachable; serving 503 until it is"
             ),
-        }
-        if db.is_closed() {
-            return;
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(LONGEST_PAUSE);

@@ -81,7 +81,7 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = Command::new(engine()).args(["rm", "-f", "-t", "0", &self.name]).output();
+        let _ = Command::new(engine()).args(["rm", "-f", &self.name]).output();
         if let Some(volume) = &self.volume {
             let _ = Command::new(engine()).args(["volume", "rm", "-f", volume]).output();
         }
@@ -174,7 +174,10 @@ async fn the_image_serves_signup_and_chat_as_a_non_root_user_and_keeps_its_data_
     wait_healthy(&client, &base, &container).await;
 
     assert_eq!(engine_run(&["exec", &container.name, "id", "-u"]), "10001", "the process does not run as root");
-    engine_run(&["healthcheck", "run", &container.name]); // the image's HEALTHCHECK, `parley healthcheck`
+    // The image's HEALTHCHECK is `parley healthcheck`, and it passes.
+    let check = container.inspect("{{.Config.Healthcheck.Test}}");
+    assert!(check.contains("/usr/local/bin/parley healthcheck"), "the image's HEALTHCHECK: {check}");
+    engine_run(&["exec", &container.name, "parley", "healthcheck"]);
     let email = unique_email();
     let token = signup(&client, &base, &email).await["access_token"].as_str().unwrap().to_owned();
     let conversation = chat(&client, &base, &token, "does the volume keep this?").await;

@@ -65,8 +65,10 @@ pub(super) async fn reach_sqlite(pool: &SqlitePool) -> Result<(), Unreached> {
     }
 }
 
+/// SQLITE_BUSY or SQLITE_LOCKED, extended codes included (sqlx reports e.g. 517, BUSY_SNAPSHOT).
 fn is_sqlite_busy(error: &sqlx::Error) -> bool {
-    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "5" || code == "6")
+    let code = error.as_database_error().and_then(|e| e.code()).and_then(|code| code.parse::<i32>().ok());
+    code.is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// A PostgreSQL connection idle at least this long is pinged before it is used again.

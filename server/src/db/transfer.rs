@@ -148,6 +148,9 @@ pub async fn copy_sqlite_to_postgres(from: &Database, to: &Database) -> Result<C
     };
     let tables = tables_in_copy_order(source, destination).await?;
     let mut tx = destination.begin().await?;
+    // A batch of a thousand indexed rows may take longer than a request's statement timeout; the copy is a
+    // one-off the operator watches, and its transaction is all or nothing anyway.
+    sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *tx).await?;
     for table in &tables {
         let (rows,): (i64,) =
             sqlx::query_as(&format!("SELECT count(*) FROM {}", quoted(&table.name))).fetch_one(&mut *tx).await?;
@@ -172,7 +175,7 @@ fn rows_per_insert(columns: usize) -> usize {
 
 async fn copy_table(source: &SqlitePool, to: &mut PgConnection, table: &Table) -> Result<TableCopied, CopyError> {
     let names: Vec<String> = table.columns.iter().map(|(name, _)| quoted(name)).collect();
-    let select = format!("SELECT {} FROM {} ORDER BY rowid", names.join(", "), quoted(&table.name));
+    let select = format!("SELECT {} FROM {}", names.join(", "), quoted(&table.name));
     let insert = format!("INSERT INTO {} ({}) ", quoted(&table.name), names.join(", "));
     let mut copied = TableCopied { table: table.name.clone(), ..TableCopied::default() };
     let mut rows = sqlx::query(&select).fetch(source);
@@ -232,7 +235,16 @@ async fn tables_in_copy_order(source: &SqlitePool, destination: &PgPool) -> Resu
     for &name in &names {
         let references: Vec<(String,)> =
             sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_list($1)").bind(name).fetch_all(source).await?;
-        parents.insert(name, references.into_iter().map(|(t,)| t).filter(|t| t != name).collect());
+        // PostgreSQL's own foreign keys too: it may enforce one SQLite does not (`messages.user_id`).
+        let enforced: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT confrelid::regclass::text FROM pg_constraint
+             WHERE contype = 'f' AND conrelid = to_regclass(quote_ident($1))",
+        )
+        .bind(name)
+        .fetch_all(destination)
+        .await?;
+        let referenced = references.into_iter().chain(enforced).map(|(t,)| t.trim_matches('"').to_owned());
+        parents.insert(name, referenced.filter(|t| t != name).collect());
         let source_columns: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM pragma_table_info($1) ORDER BY cid").bind(name).fetch_all(source).await?;
         let destination_columns: BTreeMap<String, (String, String)> = sqlx::query_as::<_, (String, String, String)>(

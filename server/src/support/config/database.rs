@@ -98,5 +98,20 @@ pub(super) fn read(env: &mut Reader) -> (String, DatabaseSettings) {
     (url, settings)
 }
 
+impl DatabaseSettings {
+    /// The pool's settings alone, from `PARLEY_DB_*` (for the commands that need no other configuration,
+    /// such as `copy-from-sqlite`): every problem found, or the settings.
+    pub fn from_env() -> Result<DatabaseSettings, String> {
+        // DATABASE_URL is the command's own business: a placeholder keeps `read` from asking for it.
+        let lookup = |key: &str| match key {
+            "DATABASE_URL" => Some(DEV_DATABASE_URL.to_owned()),
+            _ => std::env::var(key).ok(),
+        };
+        let mut env = Reader::new(&lookup);
+        let (_, settings) = read(&mut env);
+        if env.problems.is_empty() { Ok(settings) } else { Err(env.problems.join("; ")) }
+    }
+}
+
 #[cfg(test)]
 pub(super) const DEV_URL: &str = DEV_DATABASE_URL;
