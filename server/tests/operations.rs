@@ -106,15 +106,7 @@ async fn a_postgres_outage_under_load_answers_503_in_time_and_recovers_without_a
         .send()
         .await
         .unwrap();
-    let cookie = form
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("parley_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = helpers::session_cookie_value(&form).expect("a session cookie");
 
     // About 20 s of reads and writes; PostgreSQL stops at 5 s and comes back at 10 s.
     let started = Instant::now();
@@ -492,41 +484,46 @@ fn filler(
     }
 }
 
-/// Every column of every table of a SQLite file, read as the copy must carry it to PostgreSQL: rows as
-/// text, sorted, texts with a NUL (or bytes that are not UTF-8) expected with U+FFFD in their place.
+/// Every row of `table`, each column decoded by `cell` (by its PostgreSQL type) to text, sorted.
+fn sorted_rows<R>(
+    rows: &[R],
+    columns: &[(String, String)],
+    cell: impl Fn(&R, usize, &str) -> String,
+) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| columns.iter().enumerate().map(|(i, (_, pg_type))| cell(row, i, pg_type)).collect())
+        .collect();
+    out.sort();
+    out
+}
+
+fn select_all(table: &str, columns: &[(String, String)]) -> String {
+    let list = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    format!("SELECT {list} FROM \"{table}\"")
+}
+
+/// Every column of every table of a SQLite file, read as the copy must carry it to PostgreSQL: texts with a
+/// NUL (or bytes that are not UTF-8) expected with U+FFFD in their place.
 async fn rows_of_sqlite(
     sqlite: &mut sqlx::SqliteConnection,
     table: &str,
     columns: &[(String, String)],
 ) -> Vec<Vec<String>> {
     use sqlx::Row;
-    let list = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-    let rows = sqlx::query(&format!("SELECT {list} FROM \"{table}\"")).fetch_all(sqlite).await.unwrap();
-    let mut out: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| {
-            columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, pg_type))| match pg_type.as_str() {
-                    "uuid" => format!("{:?}", row.get::<Option<uuid::Uuid>, _>(i)),
-                    "bytea" => format!("{:?}", row.get::<Option<Vec<u8>>, _>(i)),
-                    "text" => format!(
-                        "{:?}",
-                        row.get::<Option<Vec<u8>>, _>(i).map(|b| String::from_utf8_lossy(&b).replace('\0', "\u{FFFD}"))
-                    ),
-                    "boolean" => format!("{:?}", row.get::<Option<bool>, _>(i)),
-                    "integer" | "bigint" | "smallint" => format!("{:?}", row.get::<Option<i64>, _>(i)),
-                    "timestamp with time zone" => {
-                        format!("{:?}", row.get::<Option<chrono::DateTime<chrono::Utc>>, _>(i))
-                    }
-                    other => panic!("{table}: unknown type {other}"),
-                })
-                .collect()
-        })
-        .collect();
-    out.sort();
-    out
+    let rows = sqlx::query(&select_all(table, columns)).fetch_all(sqlite).await.unwrap();
+    sorted_rows(&rows, columns, |row, i, pg_type| match pg_type {
+        "uuid" => format!("{:?}", row.get::<Option<uuid::Uuid>, _>(i)),
+        "bytea" => format!("{:?}", row.get::<Option<Vec<u8>>, _>(i)),
+        "text" => format!(
+            "{:?}",
+            row.get::<Option<Vec<u8>>, _>(i).map(|b| String::from_utf8_lossy(&b).replace('\0', "\u{FFFD}"))
+        ),
+        "boolean" => format!("{:?}", row.get::<Option<bool>, _>(i)),
+        "integer" | "bigint" | "smallint" => format!("{:?}", row.get::<Option<i64>, _>(i)),
+        "timestamp with time zone" => format!("{:?}", row.get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)),
+        other => panic!("{table}: unknown type {other}"),
+    })
 }
 
 async fn rows_of_postgres(
@@ -535,32 +532,18 @@ async fn rows_of_postgres(
     columns: &[(String, String)],
 ) -> Vec<Vec<String>> {
     use sqlx::Row;
-    let list = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-    let rows = sqlx::query(&format!("SELECT {list} FROM \"{table}\"")).fetch_all(postgres).await.unwrap();
-    let mut out: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| {
-            columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, pg_type))| match pg_type.as_str() {
-                    "uuid" => format!("{:?}", row.get::<Option<uuid::Uuid>, _>(i)),
-                    "bytea" => format!("{:?}", row.get::<Option<Vec<u8>>, _>(i)),
-                    "text" => format!("{:?}", row.get::<Option<String>, _>(i)),
-                    "boolean" => format!("{:?}", row.get::<Option<bool>, _>(i)),
-                    "smallint" => format!("{:?}", row.get::<Option<i16>, _>(i).map(i64::from)),
-                    "integer" => format!("{:?}", row.get::<Option<i32>, _>(i).map(i64::from)),
-                    "bigint" => format!("{:?}", row.get::<Option<i64>, _>(i)),
-                    "timestamp with time zone" => {
-                        format!("{:?}", row.get::<Option<chrono::DateTime<chrono::Utc>>, _>(i))
-                    }
-                    other => panic!("{table}: unknown type {other}"),
-                })
-                .collect()
-        })
-        .collect();
-    out.sort();
-    out
+    let rows = sqlx::query(&select_all(table, columns)).fetch_all(postgres).await.unwrap();
+    sorted_rows(&rows, columns, |row, i, pg_type| match pg_type {
+        "uuid" => format!("{:?}", row.get::<Option<uuid::Uuid>, _>(i)),
+        "bytea" => format!("{:?}", row.get::<Option<Vec<u8>>, _>(i)),
+        "text" => format!("{:?}", row.get::<Option<String>, _>(i)),
+        "boolean" => format!("{:?}", row.get::<Option<bool>, _>(i)),
+        "smallint" => format!("{:?}", row.get::<Option<i16>, _>(i).map(i64::from)),
+        "integer" => format!("{:?}", row.get::<Option<i32>, _>(i).map(i64::from)),
+        "bigint" => format!("{:?}", row.get::<Option<i64>, _>(i)),
+        "timestamp with time zone" => format!("{:?}", row.get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)),
+        other => panic!("{table}: unknown type {other}"),
+    })
 }
 
 #[tokio::test]

@@ -327,6 +327,18 @@ impl TestApp {
     }
 }
 
+/// The value of the `parley_session` cookie a response sets, if it sets one.
+pub fn session_cookie_value(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("parley_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
 /// The `token` of the first link to `path` in a message.
 pub fn link_token_in(mail: &str, path: &str) -> Option<String> {
     let start = mail.find(&format!("{path}?token="))? + path.len() + "?token=".len();

@@ -14,7 +14,7 @@ use leptos::server_fn::ServerFn;
 use reqwest::{Method, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app, sql, unique_email};
+use crate::helpers::{PASSWORD, TestApp, session_cookie_value, spawn_app, sql, unique_email};
 
 const NUL: &str = "a\u{0}b";
 
@@ -123,15 +123,7 @@ async fn a_nul_in_any_text_field_of_a_page_form_is_refused_with_a_page_naming_it
     // The same person in a browser: the session cookie from the login form.
     let login = form(&app, Login::PATH, &[("email", &email), ("password", PASSWORD)], None).await;
     assert_eq!(login.status(), 302);
-    let cookie = login
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("parley_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = session_cookie_value(&login).expect("a session cookie");
     let conversation = app.new_conversation(&token).await;
     let said = app.say(&token, &conversation, "hello").await;
     let message = said["message"]["id"].as_str().unwrap().to_owned();
