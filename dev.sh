@@ -94,6 +94,14 @@ ensure_nginx() {
   if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then skip "nginx"; else apt_install nginx; fi
 }
 
+# PgBouncer 1.24 in transaction mode, for the pooled pass (scripts/pgbouncer.sh says why it is built here).
+ensure_pgbouncer() {
+  if [ -x "$TOOLS_DIR/pgbouncer-1.24.1/bin/pgbouncer" ]; then skip "PgBouncer 1.24.1"; return; fi
+  if ! pkg-config --exists libevent 2>/dev/null; then apt_install libevent-dev pkg-config; fi
+  step "building PgBouncer 1.24.1 from Debian's source package (about 20 seconds, once)"
+  PARLEY_TOOLS_DIR="$TOOLS_DIR" scripts/pgbouncer.sh ensure >/dev/null
+}
+
 # The container engine. `./dev.sh image` takes docker when it is there and podman is not; the tests always
 # run podman (with runc, and debootstrap for a base image when no registry is reachable), with a
 # containers.conf of ours: runc as the runtime and no rlimits set in containers, which this kind of machine
@@ -215,6 +223,7 @@ cmd_test() {
   ensure_chromium
   ensure_postgres
   ensure_nginx
+  ensure_pgbouncer
   ensure_end2end_packages
   ensure_python_interop
   ensure_container_engine
@@ -236,6 +245,14 @@ cmd_test() {
 
   step "running the Rust integration tests again on PostgreSQL (a fresh database per test)"
   PARLEY_TEST_POSTGRES_URL="$pg_url" cargo test --release --locked -p parley --test api
+
+  step "running them a third time through PgBouncer in transaction mode (PARLEY_DB_POOLER=transaction)"
+  local pg_port="${pg_url##*:}" pgb_url
+  PGB_DIR="$(mktemp -d /tmp/parley-pgbouncer-XXXXXX)"
+  trap 'scripts/pgbouncer.sh stop "$PGB_DIR"; scripts/pg-test-cluster.sh remove "$PG_DIR"' EXIT
+  pgb_url="$(scripts/pgbouncer.sh start "$PGB_DIR" "$(free_port)" "${pg_port%%/*}")"
+  PARLEY_TEST_POSTGRES_URL="$pgb_url" PARLEY_TEST_DB_POOLER=transaction cargo test --release --locked -p parley --test api
+  scripts/pgbouncer.sh stop "$PGB_DIR"
 
   step "building the release binary and WASM bundle"
   cargo leptos build --release

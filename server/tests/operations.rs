@@ -5,7 +5,8 @@
 //! - a database away at start (down, or refusing the credentials): the instance is up and answers 503,
 //!   then migrates and serves once the database is there, without a restart;
 //! - moving an existing SQLite deployment to PostgreSQL with `parley copy-from-sqlite`, every column of
-//!   every table.
+//!   every table;
+//! - two instances through PgBouncer in transaction mode, as hosted PostgreSQL hands it out.
 
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]
@@ -645,4 +646,86 @@ async fn copy_from_sqlite_carries_every_column_of_every_table_of_a_fully_populat
         let copied = rows_of_postgres(&mut destination, table, &columns).await;
         assert_eq!(copied, expected, "{table}: every row and every column arrives as it was");
     }
+}
+
+/// PgBouncer in transaction mode in front of a cluster (`scripts/pgbouncer.sh`), stopped when dropped.
+struct Bouncer {
+    dir: PathBuf,
+}
+
+impl Bouncer {
+    const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pgbouncer.sh");
+
+    /// Starts one for every database of the cluster at `admin_url`, letting `roles` in; returns its port.
+    fn start(admin_url: &str, roles: &[&str]) -> (Bouncer, u16) {
+        let pg_port = admin_url.rsplit_once(':').unwrap().1.split('/').next().unwrap().to_owned();
+        let dir = std::env::temp_dir().join(format!("parley-pgbouncer-{}", uuid::Uuid::new_v4().simple()));
+        let port = free_port();
+        let output = Command::new(Self::SCRIPT)
+            .args(["start", dir.to_str().unwrap(), &port.to_string(), &pg_port])
+            .args(roles)
+            .output()
+            .expect("run pgbouncer.sh");
+        assert!(output.status.success(), "pgbouncer.sh start: {}", String::from_utf8_lossy(&output.stderr));
+        (Bouncer { dir }, port)
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        let _ = Command::new(Self::SCRIPT).args(["stop", self.dir.to_str().unwrap()]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn through_pgbouncer_in_transaction_mode_two_instances_migrate_once_keep_their_timeout_and_serve() {
+    let (_cluster, admin_url) = Cluster::start();
+    // An ordinary role owning its database, as a hosted service hands out.
+    helpers::sql(&admin_url, "CREATE ROLE parley_app LOGIN").await;
+    let name = format!("parley_pooled_{}", uuid::Uuid::new_v4().simple());
+    helpers::sql(&admin_url, &format!("CREATE DATABASE {name} OWNER parley_app")).await;
+    let (_bouncer, port) = Bouncer::start(&admin_url, &["parley_app"]);
+    let host_port = admin_url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let direct = |database: &str| format!("postgres://parley_app@{host_port}/{database}");
+    let pooled = format!("postgres://parley_app@127.0.0.1:{port}/{name}");
+    let logs = tempfile::tempdir().unwrap();
+    let env = [("PARLEY_DB_POOLER", "transaction"), ("PARLEY_DB_STATEMENT_TIMEOUT_MS", "4321")];
+
+    // Both start at once on the empty database. PgBouncer refuses a startup option it cannot carry, so
+    // their being healthy also shows they send none.
+    let mut first = ServerProcess::spawn(&pooled, logs.path(), &env);
+    let mut second = ServerProcess::spawn(&pooled, logs.path(), &env);
+    first.wait_healthy().await;
+    second.wait_healthy().await;
+
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres")).unwrap().count();
+    let applied = helpers::sql(&direct(&name), "SELECT count(*) FROM _sqlx_migrations WHERE success").await;
+    assert_eq!(applied, Some(i64::try_from(migrations).unwrap()));
+    let left = helpers::sql(&admin_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").await;
+    assert_eq!(left, Some(0), "the migration lock ends with its transaction, on whichever server connection");
+
+    // The timeout is on the role in this database, where every new server session finds it, and nowhere else.
+    assert_eq!(helpers::sql_texts(&direct(&name), "SHOW statement_timeout").await, ["4321ms"]);
+    assert_eq!(helpers::sql_texts(&direct("postgres"), "SHOW statement_timeout").await, ["0"]);
+
+    // A conversation started on one instance is read on the other, over statements prepared on whichever
+    // server connection PgBouncer lent each time.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let (token, conversation) = helpers::user_with_conversation(&client, &first.base).await;
+    for round in 0..20 {
+        let base = if round % 2 == 0 { &first.base } else { &second.base };
+        let (status, body) = json(
+            client
+                .post(format!("{base}/api/v1/conversations/{conversation}/messages"))
+                .bearer_auth(&token)
+                .json(&json!({ "content": format!("round {round}") })),
+        )
+        .await;
+        assert_eq!(status, 201, "round {round}: {body}");
+    }
+    let messages = helpers::all_messages(&client, &second.base, &token, &conversation).await;
+    let said: Vec<&str> =
+        messages.iter().filter(|m| m["role"] == "user").map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(said, (0..20).map(|round| format!("round {round}")).collect::<Vec<_>>());
 }

@@ -11,7 +11,7 @@ use sqlx::{
 };
 
 use super::DbError;
-pub use crate::support::config::{DatabaseSettings, DbTarget};
+pub use crate::support::config::{DatabaseSettings, DbTarget, Pooler};
 
 /// Reads `DATABASE_URL` (see [`DbTarget::parse`]) as this layer's error.
 pub fn target(url: &str) -> Result<DbTarget, DbError> {
@@ -76,9 +76,14 @@ const TEST_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// A pool on PostgreSQL; connections are made as requests need them.
 pub(super) fn postgres(options: PgConnectOptions, settings: &DatabaseSettings) -> PgPool {
-    let options = options
-        .application_name("parley")
-        .options([("statement_timeout", format!("{}ms", settings.statement_timeout.as_millis()))]);
+    let options = options.application_name("parley");
+    let options = match settings.pooler {
+        Pooler::None => options.options([("statement_timeout", timeout_ms(settings.statement_timeout))]),
+        // A pooler in transaction mode refuses startup parameters it cannot carry from one server session to
+        // the next: the timeout goes on the role instead (`Database::migrate`), and sqlx's
+        // `extra_float_digits` (Parley reads no floats) is left out.
+        Pooler::Transaction => options.extra_float_digits(None),
+    };
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
@@ -97,6 +102,11 @@ pub(super) fn postgres(options: PgConnectOptions, settings: &DatabaseSettings) -
         })
         .idle_timeout(Duration::from_secs(300))
         .connect_lazy_with(options)
+}
+
+/// A duration as PostgreSQL reads a `statement_timeout`.
+pub(super) fn timeout_ms(timeout: Duration) -> String {
+    format!("{}ms", timeout.as_millis())
 }
 
 /// One attempt to reach PostgreSQL, on a single connection of its own rather than through the pool: the

@@ -24,7 +24,7 @@ mod users;
 
 pub use account_tokens::{NewAccountToken, RECOVERY_TOKEN_SECONDS, ResetDone, TokenPurpose, VerifyOutcome};
 pub use analyses::{ANALYSIS_JOB, Analysis};
-pub use connect::{DatabaseSettings, DbTarget, Unreached, target};
+pub use connect::{DatabaseSettings, DbTarget, Pooler, Unreached, target};
 pub use conversations::{Conversation, Message, Page, Position};
 pub use jobs::{FailedJob, Job, now_millis};
 use logins::end_sign_ins;
@@ -38,7 +38,10 @@ pub use sessions::{
 pub use tasks::{Task, TaskChange};
 pub use users::{ExternalLogin, ExternalSignIn, NewUser, User};
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
@@ -50,7 +53,40 @@ use sqlx::{
 };
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+/// Without sqlx's own lock, which is a session's: [`Database::migrate`] takes one for its transaction.
+static POSTGRES_MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("../migrations/postgres");
+    migrator.set_locking(false);
+    migrator
+});
+
+/// The advisory lock key sqlx's migrator takes for `database`, so that an instance of an older release,
+/// which still locks through sqlx, and a newer one never migrate at once.
+fn migration_lock_id(database: &str) -> i64 {
+    // sqlx: 0x3d32ad9e times the CRC-32 (IEEE) of the database's name.
+    0x3d32_ad9e * i64::from(crc32fast::hash(database.as_bytes()))
+}
+
+/// Sets `statement_timeout` for the current role in `database` (only there), which every server session the
+/// pooler opens from now on takes up: a pooler in transaction mode carries no startup option. A role may set
+/// its own defaults without any privilege; should a hosted service still refuse, the start goes on with a
+/// warning that says what to run by hand (in a savepoint, so the migration transaction survives it).
+async fn set_role_statement_timeout(tx: &mut sqlx::PgConnection, database: &str, timeout: Duration) {
+    use sqlx::Connection;
+    let statement = format!(
+        "ALTER ROLE CURRENT_USER IN DATABASE \"{}\" SET statement_timeout = '{}'",
+        database.replace('"', "\"\""),
+        connect::timeout_ms(timeout)
+    );
+    let set = async {
+        let mut savepoint = tx.begin().await?;
+        sqlx::query(&statement).execute(&mut *savepoint).await?;
+        savepoint.commit().await
+    };
+    if let Err(error) = set.await {
+        tracing::warn!(error = %error, statement = %statement, "could not set the statement timeout on the database role; run the statement by hand");
+    }
+}
 
 /// Runs one block of code, written once, against whichever backend `$db` holds. Inside the block `$pool`
 /// is the concrete pool (`&SqlitePool` or `&PgPool`), so the compiler checks that every bound value and
@@ -144,6 +180,9 @@ pub struct Database {
     write_gate: Option<Arc<WriteGate>>,
     /// How text people write is stored: every write of it seals and indexes through this, every read opens.
     at_rest: Arc<AtRest>,
+    /// PostgreSQL behind a pooler in transaction mode: the statement timeout to set on Parley's role in its
+    /// database, since no startup option can carry it.
+    role_statement_timeout: Option<Duration>,
 }
 
 /// SQLite lets one connection write at a time, and a connection that finds the lock taken polls for it
@@ -200,7 +239,11 @@ impl Database {
             }
             DbTarget::Postgres(options) => (Pool::Postgres(connect::postgres(options, settings)), None),
         };
-        Ok(Database { pool, write_gate, at_rest: Arc::new(AtRest::default()) })
+        let role_statement_timeout = match (&pool, settings.pooler) {
+            (Pool::Postgres(_), Pooler::Transaction) => Some(settings.statement_timeout),
+            _ => None,
+        };
+        Ok(Database { pool, write_gate, at_rest: Arc::new(AtRest::default()), role_statement_timeout })
     }
 
     /// One attempt to reach the database (bounded by the pool's acquire timeout), and why it failed.
@@ -256,8 +299,11 @@ impl Database {
     }
 
     /// Applies pending migrations. Safe to run again, and safe when several instances start on one empty
-    /// database at once. SQLite: the whole run holds the write lock (`BEGIN IMMEDIATE`), so the others
-    /// wait, then find nothing left to do. PostgreSQL: sqlx's migrator holds an advisory lock for the run.
+    /// database at once: the whole run is one transaction holding a lock, so the others wait, then find
+    /// nothing left to do. SQLite: the write lock (`BEGIN IMMEDIATE`). PostgreSQL: an advisory lock held to
+    /// the end of the transaction, not of the session as sqlx's own would be: behind a pooler in transaction
+    /// mode a session lock can be taken on one server connection and released on another, and then stays.
+    /// Each migration is a savepoint; a failing one undoes the whole run.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match &self.pool {
             Pool::Sqlite(pool) => {
@@ -267,7 +313,19 @@ impl Database {
                 SQLITE_MIGRATOR.run_direct(&mut *tx).await?;
                 tx.commit().await?;
             }
-            Pool::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(migration_lock_id(&database))
+                    .execute(&mut *tx)
+                    .await?;
+                POSTGRES_MIGRATOR.run_direct(&mut *tx).await?;
+                if let Some(timeout) = self.role_statement_timeout {
+                    set_role_statement_timeout(&mut tx, &database, timeout).await;
+                }
+                tx.commit().await?;
+            }
         }
         Ok(())
     }
@@ -293,5 +351,14 @@ impl Database {
     /// Waits for checked-out connections to come back, then closes them all.
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_migration_lock_is_the_key_sqlx_takes() {
+        // sqlx 0.8's generate_lock_id("parley"); by hand: 0x3d32ad9e * zlib.crc32(b"parley") in Python.
+        assert_eq!(super::migration_lock_id("parley"), 3_016_313_030_835_581_524);
     }
 }

@@ -155,6 +155,7 @@ async fn reencrypt(db_url: &str, keys: &str) -> String {
         .env("DATABASE_URL", db_url)
         .env("PARLEY_ENCRYPTION_KEYS", keys)
         .env("PARLEY_SEARCH_KEY", TEST_SEARCH_KEY)
+        .envs(crate::helpers::test_pooler().map(|pooler| ("PARLEY_DB_POOLER", pooler)))
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(60), run).await.expect("reencrypt ends").unwrap();

@@ -17,7 +17,7 @@ async fn user_with_history(app: &TestApp) -> (String, String) {
     let contents: Vec<String> = (0..LARGE)
         .map(|i| format!("Message {i}: a line of history with \"quotes\", ünïcödé and\nnewlines. {}", "x".repeat(200)))
         .collect();
-    let db = parley::db::Database::connect(&app.db_url).await.unwrap();
+    let db = crate::helpers::connect_database(&app.db_url).await;
     db.add_message_history(large.parse().unwrap(), &contents).await.unwrap();
     db.close().await;
     let small = app.new_conversation(&token).await;

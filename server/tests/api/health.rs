@@ -80,7 +80,7 @@ async fn migrating_twice_is_harmless_and_data_survives_a_restart() {
     assert_eq!(second.get("/health").await.status(), 200);
     second.stop().await.expect("clean shutdown");
 
-    let db = parley::db::Database::connect(&db_url).await.unwrap();
+    let db = crate::helpers::connect_database(&db_url).await;
     db.migrate().await.expect("a third migration run is a no-op");
     db.close().await;
     let kept =

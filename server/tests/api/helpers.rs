@@ -135,6 +135,7 @@ pub fn test_config(db_url: &str, overrides: &[(&str, &str)]) -> Config {
             "PARLEY_DEMO_CHUNK_DELAY_MS" => Some("0".to_owned()),
             // Many test apps share one PostgreSQL: a few connections each is plenty.
             "PARLEY_DB_MAX_CONNECTIONS" => Some("4".to_owned()),
+            "PARLEY_DB_POOLER" => test_pooler(),
             _ => None,
         }
     })
@@ -145,6 +146,18 @@ pub fn test_config(db_url: &str, overrides: &[(&str, &str)]) -> Config {
 /// starts a throwaway cluster and runs the suite once per backend); otherwise every test uses SQLite.
 pub fn postgres_admin_url() -> Option<String> {
     std::env::var("PARLEY_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
+}
+
+/// `PARLEY_DB_POOLER` for every app of the run, when `PARLEY_TEST_DB_POOLER` sets it (`./dev.sh test` runs the
+/// PostgreSQL suite a second time through PgBouncer in transaction mode).
+pub fn test_pooler() -> Option<String> {
+    std::env::var("PARLEY_TEST_DB_POOLER").ok().filter(|pooler| !pooler.is_empty())
+}
+
+/// The storage layer on a test database, as the test apps open it (through the run's pooler, if any).
+pub async fn connect_database(db_url: &str) -> parley::db::Database {
+    let settings = test_config(db_url, &[]).database;
+    parley::db::Database::connect_with(db_url, &settings).await.expect("the test database answers")
 }
 
 /// A fresh, empty database for one test: a SQLite file in `dir`, or a new database on the test
@@ -405,6 +418,9 @@ impl ServerProcess {
             .env("PARLEY_DEMO_CHUNK_DELAY_MS", "0")
             .stdout(log.try_clone().unwrap())
             .stderr(log);
+        if let Some(pooler) = test_pooler() {
+            command.env("PARLEY_DB_POOLER", pooler);
+        }
         for (key, value) in extra {
             command.env(key, value);
         }

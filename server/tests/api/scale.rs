@@ -87,7 +87,7 @@ async fn housekeeping_run_by_every_instance_at_once_is_safe() {
 
     let mut instances = Vec::new();
     for _ in 0..3 {
-        instances.push(parley::db::Database::connect(&app.db_url).await.expect("connect"));
+        instances.push(crate::helpers::connect_database(&app.db_url).await);
     }
     let runs = futures_util::future::join_all(instances.iter().map(|db| db.delete_expired_rows())).await;
 

@@ -22,6 +22,21 @@ pub struct DatabaseSettings {
     pub statement_timeout: Duration,
     /// At start, how long an unreachable PostgreSQL is retried before the binary gives up.
     pub connect_retry: Duration,
+    /// What stands between Parley and PostgreSQL (`PARLEY_DB_POOLER`).
+    pub pooler: Pooler,
+}
+
+/// A connection pooler in front of PostgreSQL, as hosted PostgreSQL hands out (Supabase, Neon).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pooler {
+    /// Parley's connections are PostgreSQL sessions of their own (direct, or a pooler in session mode).
+    #[default]
+    None,
+    /// A pooler in transaction mode (PgBouncer ≥ 1.21 with `max_prepared_statements`, Supavisor): a server
+    /// session is Parley's only for one transaction, so nothing may rest on the session. Parley sends no
+    /// startup options (such poolers refuse them), sets its statement timeout on its role in its database
+    /// instead, and holds its migration lock for a transaction.
+    Transaction,
 }
 
 impl Default for DatabaseSettings {
@@ -31,6 +46,7 @@ impl Default for DatabaseSettings {
             acquire_timeout: Duration::from_secs(3),
             statement_timeout: Duration::from_secs(5),
             connect_retry: Duration::from_secs(30),
+            pooler: Pooler::None,
         }
     }
 }
@@ -85,6 +101,14 @@ pub(super) fn read(env: &mut Reader) -> (String, DatabaseSettings) {
         |key: &str, default: Duration| Duration::from_millis(u64::from(env.number(key, millis(default), 100)));
     let acquire_timeout = duration_ms("PARLEY_DB_ACQUIRE_TIMEOUT_MS", defaults.acquire_timeout);
     let statement_timeout = duration_ms("PARLEY_DB_STATEMENT_TIMEOUT_MS", defaults.statement_timeout);
+    let pooler = match env.get("PARLEY_DB_POOLER").as_deref() {
+        None | Some("" | "none") => Pooler::None,
+        Some("transaction") => Pooler::Transaction,
+        Some(_) => {
+            env.problem("PARLEY_DB_POOLER must be none or transaction");
+            Pooler::None
+        }
+    };
     let settings = DatabaseSettings {
         max_connections: env.number("PARLEY_DB_MAX_CONNECTIONS", defaults.max_connections, 1),
         acquire_timeout,
@@ -94,6 +118,7 @@ pub(super) fn read(env: &mut Reader) -> (String, DatabaseSettings) {
             defaults.connect_retry.as_secs() as u32,
             0,
         ))),
+        pooler,
     };
     (url, settings)
 }

@@ -14,7 +14,7 @@ mod reader;
 
 pub use accounts::{MIN_SECRET_BYTES, RateLimits, default_hashing_concurrency};
 pub use assistant::AssistantConfig;
-pub use database::{DatabaseSettings, DbTarget};
+pub use database::{DatabaseSettings, DbTarget, Pooler};
 pub use external::{ExternalKeys, ExternalTokensConfig};
 pub use insights::{InsightsConfig, WebhookConfig};
 pub use mail::{MailConfig, MailTransport};
@@ -409,15 +409,22 @@ mod tests {
             ("PARLEY_DB_ACQUIRE_TIMEOUT_MS", "1500"),
             ("PARLEY_DB_STATEMENT_TIMEOUT_MS", "20000"),
             ("PARLEY_DB_CONNECT_RETRY_SECS", "0"),
+            ("PARLEY_DB_POOLER", "transaction"),
         ])
         .expect("valid limits");
+        assert_eq!(config.database.pooler, Pooler::Transaction);
         assert_eq!(config.database.max_connections, 25);
         assert_eq!(config.database.acquire_timeout, Duration::from_millis(1500));
         assert_eq!(config.database.statement_timeout, Duration::from_secs(20));
         assert_eq!(config.database.connect_retry, Duration::ZERO);
-        let error = config_from(&[("PARLEY_DB_MAX_CONNECTIONS", "0"), ("PARLEY_DB_ACQUIRE_TIMEOUT_MS", "soon")])
-            .expect_err("invalid limits");
-        assert_eq!(error.problems.len(), 2, "{error}");
+        let error = config_from(&[
+            ("PARLEY_DB_MAX_CONNECTIONS", "0"),
+            ("PARLEY_DB_ACQUIRE_TIMEOUT_MS", "soon"),
+            ("PARLEY_DB_POOLER", "pgbouncer"),
+        ])
+        .expect_err("invalid limits");
+        assert_eq!(error.problems.len(), 3, "{error}");
+        assert!(error.to_string().contains("PARLEY_DB_POOLER"), "{error}");
     }
 
     #[test]
