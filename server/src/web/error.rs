@@ -164,8 +164,7 @@ pub async fn session_store_outage(request: Request, next: Next) -> Response {
 /// character, which no keyboard types): status 400, what was wrong with which field, and the way back,
 /// where the form still holds what was typed.
 pub fn refused_form_page(fields: &FieldErrors) -> Response {
-    let escape =
-        |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    use app::pages::chat::escape_html as escape;
     let items: String = fields
         .iter()
         .flat_map(|(field, messages)| messages.iter().map(move |m| (field, m)))

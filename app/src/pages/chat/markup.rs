@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 
 use crate::server_fns::chat::{EditMessage, MessageView};
 
-pub(super) fn escape_html(text: &str) -> String {
+pub fn escape_html(text: &str) -> String {
     escaped(text, false)
 }
 

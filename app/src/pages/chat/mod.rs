@@ -24,6 +24,8 @@ mod markup;
 mod pane;
 
 use insights::InsightsPanel;
+/// Text for HTML markup, escaped as the chat page escapes what people wrote (the server's plain pages use it too).
+pub use markup::escape_html;
 use pane::{ConversationPane, PaneConversation};
 
 /// The window event the conversation pane raises when the sidebar's list may have changed (a reply moved
