@@ -21,6 +21,7 @@ use crate::{
         },
         chat::{ChatDeps, ChatService},
         export::ExportService,
+        imports::{ImportService, ImportSettings, JOB_KIND as IMPORT_JOB, ZipLimits},
         insights::{
             ANALYSIS_JOB_KIND, InsightService, InsightSettings,
             webhooks::{WEBHOOK_JOB, WebhookSender, Webhooks},
@@ -107,6 +108,16 @@ impl Application {
             InsightSettings { every: insights_config.every, flag_below: insights_config.flag_below },
             webhook.is_some().then(|| Webhooks::new(queue.clone())),
         );
+        let imports = ImportService::new(
+            db.clone(),
+            queue.clone(),
+            ImportSettings {
+                max_bytes: config.max_import_bytes,
+                spool_dir: std::env::temp_dir(),
+                // A JSON export deflates about tenfold; a zip bomb a thousandfold.
+                zip: ZipLimits { max_expanded_bytes: config.max_import_bytes.saturating_mul(20), max_ratio: 200 },
+            },
+        );
         let mut worker = Worker::new(
             queue.clone(),
             JobSettings {
@@ -116,7 +127,8 @@ impl Application {
             },
         )
         .handle(MAIL_JOB, Arc::new(mailer))
-        .handle(ANALYSIS_JOB_KIND, Arc::new(insights.clone()));
+        .handle(ANALYSIS_JOB_KIND, Arc::new(insights.clone()))
+        .handle(IMPORT_JOB, Arc::new(imports.clone()));
         if let Some(sender) = webhook {
             worker = worker.handle(WEBHOOK_JOB, Arc::new(sender));
         }
@@ -133,6 +145,7 @@ impl Application {
             tasks,
             export,
             insights,
+            imports,
             leptos_options,
             ready: ready.clone(),
         });

@@ -57,6 +57,10 @@ struct Args {
     oha: Oha,
     /// An empty PostgreSQL database, or none to measure SQLite only.
     postgres: Option<String>,
+    /// Where the SQLite file is made (a temporary directory when unset).
+    sqlite_dir: Option<PathBuf>,
+    /// The backends to measure ("sqlite", "postgresql"), all when unset.
+    backends: Option<Vec<String>>,
 }
 
 fn args() -> Args {
@@ -68,6 +72,9 @@ fn args() -> Args {
         site: env("PARLEY_BENCH_SITE").expect("PARLEY_BENCH_SITE: the built site (target/site)").into(),
         oha: Oha { program: env("PARLEY_BENCH_OHA").unwrap_or_else(|| "oha".to_owned()), seconds },
         postgres: env("PARLEY_BENCH_POSTGRES_URL"),
+        sqlite_dir: env("PARLEY_BENCH_SQLITE_DIR").map(PathBuf::from),
+        backends: env("PARLEY_BENCH_BACKENDS")
+            .map(|list| list.split(',').map(|name| name.trim().to_lowercase()).collect()),
     }
 }
 
@@ -168,7 +175,11 @@ async fn sign_up(base: &str, email: &str) -> User {
         .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
         .collect::<Vec<_>>()
         .join("; ");
-    assert!(!cookie.is_empty(), "the login form set no cookie ({})", response.status());
+    if cookie.is_empty() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        panic!("{base}: the login form set no cookie ({status}): {}", body.chars().take(2_000).collect::<String>());
+    }
     User { token, cookie }
 }
 
@@ -376,23 +387,25 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
     table.row(&format!("{name}: idle resident memory"), format!("{:.1} MiB", idle_rss as f64 / 1024.0), String::new());
 
     // Encryption on against off: a second instance beside the first, on the same database in the same
-    // state, writing plain text for a user of its own; then the two are loaded in turn, round after round,
-    // and each figure is the median round. (Measuring one before the seeding and the other after it
-    // compared two different databases: the first run of this bench reported 1.71x on SQLite and 0.50x on
-    // PostgreSQL, both the seeding's doing.)
+    // state, writing plain text; each side gets a new user with the same 50-message chat, written one after
+    // the other; then the two are loaded in turn, round after round, and each figure is the median round.
+    // (Measuring one before the seeding and the other after it compared two different databases: the first
+    // run of this bench reported 1.71x on SQLite and 0.50x on PostgreSQL, both the seeding's doing.)
     let plain = start_parley(args, &backend.url, Sealing::Off).await;
     let plain_base = plain.base.clone();
+    let sealed_user = sign_up(&base, &format!("bench-sealed-{name}@example.com")).await;
+    let sealed_chat = chat_of_50(&base, &sealed_user).await;
     let plain_user = sign_up(&plain_base, &format!("bench-plain-{name}@example.com")).await;
     let plain_chat = chat_of_50(&plain_base, &plain_user).await;
     let plain_searcher =
         searcher(&backend.url, &plain_base, &format!("search-plain-{name}@example.com"), 1_000, Sealing::Off).await;
     settle(&backend.url).await;
     let sealed = Side {
-        history: format!("{base}/api/v1/conversations/{chat}/messages?limit=50"),
-        page: format!("{base}/chat/{chat}"),
+        history: format!("{base}/api/v1/conversations/{sealed_chat}/messages?limit=50"),
+        page: format!("{base}/chat/{sealed_chat}"),
         search: format!("{base}/api/v1/search?q={RARE_WORD}&limit=20"),
-        bearer: bearer.clone(),
-        cookie: cookie.clone(),
+        bearer: format!("Authorization: Bearer {}", sealed_user.token),
+        cookie: format!("Cookie: {}", sealed_user.cookie),
         searcher: format!("Authorization: Bearer {}", small_searcher.token),
     };
     let open = Side {
@@ -468,11 +481,14 @@ async fn main() {
 
     let mut table = Table::default();
     table.load("bare axum handler (fixed 50-message JSON page)", &bare, &bare);
+    // The SQLite file goes to PARLEY_BENCH_SQLITE_DIR when set, and stays there for `perf` and EXPLAIN.
+    let sqlite_dir = args.sqlite_dir.clone().unwrap_or_else(|| dir.path().to_owned());
     let mut backends =
-        vec![Backend { name: "SQLite", url: format!("sqlite://{}", dir.path().join("bench.db").display()) }];
+        vec![Backend { name: "SQLite", url: format!("sqlite://{}", sqlite_dir.join("bench.db").display()) }];
     if let Some(url) = &args.postgres {
         backends.push(Backend { name: "PostgreSQL", url: url.clone() });
     }
+    backends.retain(|backend| args.backends.as_ref().is_none_or(|only| only.contains(&backend.name.to_lowercase())));
     for backend in &backends {
         measure(&args, backend, &bare, &mut table).await;
     }

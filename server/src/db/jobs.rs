@@ -81,6 +81,18 @@ impl Database {
         Ok(job.map(|job| Job { payload: self.at_rest().open(job.payload), ..job }))
     }
 
+    /// The job is still running here: its lease runs `lease_millis` from now.
+    pub async fn renew_job(&self, id: Uuid, lease_millis: i64) -> Result<(), DbError> {
+        let _turn = self.write_turn().await?;
+        on_pool!(self, |pool| sqlx::query("UPDATE jobs SET locked_until = $2 WHERE id = $1 AND state = 'running'")
+            .bind(id)
+            .bind(now_millis() + lease_millis)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
     /// The job ran: it is gone.
     pub async fn complete_job(&self, id: Uuid) -> Result<(), DbError> {
         let _turn = self.write_turn().await?;

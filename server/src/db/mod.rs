@@ -12,6 +12,7 @@ mod account_tokens;
 mod analyses;
 mod connect;
 mod conversations;
+mod imports;
 mod jobs;
 mod logins;
 mod rate_limits;
@@ -26,6 +27,7 @@ pub use account_tokens::{NewAccountToken, RECOVERY_TOKEN_SECONDS, ResetDone, Tok
 pub use analyses::{ANALYSIS_JOB, Analysis};
 pub use connect::{DatabaseSettings, DbTarget, Pooler, Unreached, target};
 pub use conversations::{Conversation, Message, Page, Position};
+pub use imports::{Added, IMPORT_JOB, Import, ImportedConversation, ImportedMessage};
 pub use jobs::{FailedJob, Job, now_millis};
 use logins::end_sign_ins;
 pub use logins::{ApiLogin, LoginStart, NewRefreshToken, RefreshOutcome};

@@ -1,7 +1,8 @@
 //! The background worker: every instance runs one, claiming due jobs from the database queue
 //! (`db::jobs`) and running each with the handler registered for its kind. A job that fails is retried with
 //! exponential backoff (`base`, 2 × base, 4 × base, … at most ten minutes apart) until it has had its
-//! attempts; then it stays in the table as `failed`, and the error is logged. Whoever queues a job wakes this
+//! attempts; then it stays in the table as `failed`, and the error is logged. A running job's lease is renewed
+//! while it runs, so only an instance that died loses it. Whoever queues a job wakes this
 //! instance's worker at once; other instances find it on their next poll.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -98,11 +99,30 @@ impl Worker {
         });
     }
 
+    /// Runs the handler, renewing the job's lease every third of it while it runs, so that a long job (an
+    /// import of a large export) stays this instance's for as long as this instance is alive.
+    async fn run_renewing(&self, job: &Job, handler: &dyn JobHandler) -> Result<(), String> {
+        let lease = self.settings.lease;
+        let running = handler.run(&job.payload);
+        tokio::pin!(running);
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + lease / 3, lease / 3);
+        loop {
+            tokio::select! {
+                outcome = &mut running => return outcome,
+                _ = renew.tick() => {
+                    if let Err(error) = self.queue.db.renew_job(job.id, lease.as_millis() as i64).await {
+                        tracing::warn!(kind = %job.kind, error = %error_chain(&error), "could not renew a job's lease");
+                    }
+                }
+            }
+        }
+    }
+
     async fn run(&self, job: Job) {
         let outcome = match self.handlers.get(job.kind.as_str()) {
             // A job can outlive an instance that died mid-run more times than it has attempts.
             _ if job.attempts > job.max_attempts => Err("the job was interrupted on every attempt".to_owned()),
-            Some(handler) => handler.run(&job.payload).await,
+            Some(handler) => self.run_renewing(&job, handler.as_ref()).await,
             None => Err(format!("no handler for jobs of kind {}", job.kind)),
         };
         let db = &self.queue.db;

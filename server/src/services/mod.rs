@@ -7,6 +7,7 @@ pub mod assistant;
 pub mod chat;
 pub mod export;
 pub mod fields;
+pub mod imports;
 pub mod insights;
 pub mod jobs;
 pub mod mail;

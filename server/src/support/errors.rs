@@ -42,6 +42,10 @@ pub enum Refusal {
     RateLimited {
         retry_after: u64,
     },
+    /// An upload larger than the limit, in bytes.
+    TooLarge {
+        max_bytes: u64,
+    },
     /// The database could not be reached (the cause is logged).
     Unavailable,
     /// A bug or a failing dependency (the cause is logged).
@@ -54,6 +58,7 @@ pub enum Missing {
     Conversation,
     Task,
     Analysis,
+    Import,
 }
 
 /// Implements `From<E> for $target` through [`Refusal`] for each domain error `E`: the one table that

@@ -8,7 +8,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    services::{accounts::AccountError, chat::ChatError, insights::InsightError, tasks::TaskError},
+    services::{
+        accounts::AccountError, chat::ChatError, imports::ImportError, insights::InsightError, tasks::TaskError,
+    },
     support::{FieldErrors, Refusal, outward_via_refusal},
 };
 use axum::{
@@ -118,13 +120,14 @@ impl From<Refusal> for ApiError {
             Refusal::InvalidCredentials => ApiError::InvalidCredentials,
             Refusal::Unauthorized => ApiError::Unauthorized,
             Refusal::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            Refusal::TooLarge { .. } => ApiError::PayloadTooLarge,
             Refusal::Unavailable => ApiError::Unavailable,
             Refusal::Internal => ApiError::Internal,
         }
     }
 }
 
-outward_via_refusal!(ApiError: AccountError, ChatError, TaskError, InsightError);
+outward_via_refusal!(ApiError: AccountError, ChatError, TaskError, InsightError, ImportError);
 
 /// Every error response: `{ "error": { "code", "message", "fields"? } }`.
 #[derive(Serialize, ToSchema)]

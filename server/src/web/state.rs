@@ -8,8 +8,8 @@ use leptos::config::LeptosOptions;
 use crate::{
     db::Database,
     services::{
-        accounts::AccountService, chat::ChatService, export::ExportService, insights::InsightService,
-        tasks::TaskService,
+        accounts::AccountService, chat::ChatService, export::ExportService, imports::ImportService,
+        insights::InsightService, tasks::TaskService,
     },
     support::{config::Config, readiness::Readiness},
 };
@@ -41,6 +41,7 @@ pub struct AppStateInner {
     pub tasks: TaskService,
     pub export: ExportService,
     pub insights: InsightService,
+    pub imports: ImportService,
     pub leptos_options: LeptosOptions,
     /// False until the database has answered and been migrated: until then every request but `/health`
     /// and the static files is answered 503.

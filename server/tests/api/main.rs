@@ -14,6 +14,7 @@ mod export;
 mod external_tokens;
 mod health;
 mod hostile_text;
+mod imports;
 mod insights;
 mod jwt;
 mod logs;

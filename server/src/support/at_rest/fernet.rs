@@ -98,12 +98,21 @@ impl FernetKey {
 /// The bytes of something shaped like a Fernet token (version byte, room for a header, at least one
 /// cipher block and the MAC), else `None`.
 fn decode_token(token: &str) -> Option<Vec<u8>> {
-    if !token.starts_with("gAAAAA") {
+    if !may_be_token(token) {
         return None;
     }
     let raw = URL_SAFE.decode(token).ok()?;
     let body = raw.len().checked_sub(HEADER_BYTES + MAC_BYTES)?;
     (raw[0] == VERSION && body >= 16 && body.is_multiple_of(16)).then_some(raw)
+}
+
+/// Whether `text` could be a Fernet token, judged from its first characters and its length alone (no
+/// decoding): what every read tests before anything dearer.
+pub(super) fn may_be_token(text: &str) -> bool {
+    // Version byte 0x80 and a timestamp below 2^40 seconds, base64 in blocks of four.
+    text.len() >= 4 * (HEADER_BYTES + 16 + MAC_BYTES).div_ceil(3)
+        && text.len().is_multiple_of(4)
+        && text.starts_with("gAAAAA")
 }
 
 /// Whether `text` has the shape of a Fernet token (checked without any key).
@@ -155,7 +164,10 @@ mod tests {
             assert_eq!(key.decrypt(text), None, "{text:?}");
         }
         assert!(looks_like_token(&token));
+        assert!(may_be_token(&token), "every token passes the cheap test");
+        assert!(may_be_token(&key.encrypt(b"")), "the shortest token included");
         assert!(!looks_like_token("gAAAAA is how a token starts"));
+        assert!(!may_be_token("gAAAAA is how a token starts"));
     }
 
     #[test]

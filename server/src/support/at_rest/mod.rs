@@ -12,7 +12,7 @@ mod fernet;
 pub use blind_index::{BlindQuery, IndexedText, PUBLIC_SEARCH_KEY, SearchKey, UserIndexKey};
 pub use fernet::{FernetKey, looks_like_token};
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use super::fifo_cache::FifoCache;
 
@@ -26,9 +26,9 @@ pub struct AtRest {
     search: SearchKey,
     /// Tokens opened before, by token: a token never changes what it opens to. Opening one is a base64
     /// decode, a MAC and AES with three allocations, for every message of every page read; a look-up is a
-    /// hash of the token. Plain text held in memory, like the rendered messages' cache (encryption at rest
-    /// is about what the database holds).
-    opened: Arc<Mutex<FifoCache<String>>>,
+    /// hash of the token under a read lock that every page's readers share. Plain text held in memory,
+    /// like the rendered messages' cache (encryption at rest is about what the database holds).
+    opened: Arc<RwLock<FifoCache<String>>>,
 }
 
 /// The most memory the opened tokens (keys and texts) take per instance.
@@ -55,7 +55,7 @@ impl AtRest {
     /// `keys` open, the first (if `sealing`) seals.
     pub fn new(keys: Vec<FernetKey>, sealing: bool, search: SearchKey) -> Self {
         let sealing = sealing && !keys.is_empty();
-        let opened = Arc::new(Mutex::new(FifoCache::new(OPENED_CACHE_BYTES)));
+        let opened = Arc::new(RwLock::new(FifoCache::new(OPENED_CACHE_BYTES)));
         AtRest { keys, sealing, search, opened }
     }
 
@@ -79,19 +79,39 @@ impl AtRest {
         text.map(|text| self.seal(text))
     }
 
+    /// What to store for bytes that need not be text (a chunk of an uploaded file): a token's characters
+    /// under the first key, or the bytes themselves when not sealing.
+    pub fn seal_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        match self.keys.first() {
+            Some(key) if self.sealing => key.encrypt(bytes).into_bytes(),
+            _ => bytes.to_vec(),
+        }
+    }
+
+    /// The bytes of a value stored by [`AtRest::seal_bytes`]: a token opened, or the bytes as they are.
+    /// Not cached: each chunk is read once.
+    pub fn open_bytes(&self, stored: Vec<u8>) -> Vec<u8> {
+        let opened = match std::str::from_utf8(&stored) {
+            Ok(text) if fernet::may_be_token(text) => self.keys.iter().find_map(|key| key.decrypt(text)),
+            _ => None,
+        };
+        opened.unwrap_or(stored)
+    }
+
     /// The text of a stored value: a token opened by whichever key made it, or plain text as it is.
     pub fn open(&self, stored: String) -> String {
-        if self.keys.is_empty() || !looks_like_token(&stored) {
+        // The cheap tests first: this runs for every message of every page read.
+        if self.keys.is_empty() || !fernet::may_be_token(&stored) {
             return stored;
         }
-        if let Some(text) = self.opened.lock().ok().and_then(|cache| cache.get(stored.as_str())) {
+        if let Some(text) = self.opened.read().ok().and_then(|cache| cache.get(stored.as_str())) {
             return text.to_string();
         }
         match self.keys.iter().find_map(|key| key.decrypt(&stored)) {
             Some(bytes) => {
                 let text =
                     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                if let Ok(mut cache) = self.opened.lock() {
+                if let Ok(mut cache) = self.opened.write() {
                     let weight = stored.len() + text.len();
                     cache.insert(stored, Arc::from(text.as_str()), weight);
                 }
@@ -101,7 +121,11 @@ impl AtRest {
                 // Either text someone wrote that happens to look like a token, or a token whose key has been
                 // removed too early (before `parley reencrypt` finished). Shown as stored either way; the log
                 // tells the operator in the second case.
-                tracing::warn!("a stored value looks like a Fernet token that none of PARLEY_ENCRYPTION_KEYS opens");
+                if looks_like_token(&stored) {
+                    tracing::warn!(
+                        "a stored value looks like a Fernet token that none of PARLEY_ENCRYPTION_KEYS opens"
+                    );
+                }
                 stored
             }
         }
@@ -148,8 +172,19 @@ mod tests {
         let at_rest = AtRest::new(vec![key()], true, SearchKey::public());
         let sealed = at_rest.seal("remember me");
         assert_eq!(at_rest.open(sealed.clone()), "remember me");
-        assert!(at_rest.opened.lock().unwrap().get(sealed.as_str()).is_some(), "kept after the first open");
+        assert!(at_rest.opened.read().unwrap().get(sealed.as_str()).is_some(), "kept after the first open");
         assert_eq!(at_rest.clone().open(sealed), "remember me", "clones share what was opened");
+    }
+
+    #[test]
+    fn bytes_are_sealed_and_opened_like_text() {
+        let at_rest = AtRest::new(vec![key()], true, SearchKey::public());
+        let zip_start = b"PK\x03\x04\xff\x00 not text".to_vec();
+        let sealed = at_rest.seal_bytes(&zip_start);
+        assert!(looks_like_token(std::str::from_utf8(&sealed).unwrap()));
+        assert_eq!(at_rest.open_bytes(sealed), zip_start);
+        assert_eq!(at_rest.open_bytes(zip_start.clone()), zip_start, "bytes stored before keys stay as they are");
+        assert_eq!(AtRest::default().seal_bytes(&zip_start), zip_start);
     }
 
     #[test]

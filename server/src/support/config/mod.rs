@@ -71,6 +71,8 @@ pub struct Config {
     pub hashing_concurrency: usize,
     /// Request bodies larger than this get `413 payload_too_large`.
     pub max_body_bytes: usize,
+    /// Uploads to `POST /api/v1/imports` larger than this get `413 payload_too_large`.
+    pub max_import_bytes: u64,
     /// The database pool's size and time limits.
     pub database: DatabaseSettings,
     pub assistant: AssistantConfig,
@@ -168,6 +170,7 @@ impl Config {
             }
         };
         let max_body_bytes = env.number("PARLEY_MAX_BODY_BYTES", 64 * 1024, 1024) as usize;
+        let max_import_bytes = u64::from(env.number("PARLEY_MAX_IMPORT_BYTES", 1024 * 1024 * 1024, 1024));
         let assistant = assistant::read(&mut env);
         let (mail, public_url) = mail::read(&mut env, listen_addr);
         let cors_origins = cors_origins(&mut env);
@@ -201,6 +204,7 @@ impl Config {
             trust_proxy: accounts.trust_proxy,
             hashing_concurrency: accounts.hashing_concurrency,
             max_body_bytes,
+            max_import_bytes,
             database,
             assistant,
             mail,

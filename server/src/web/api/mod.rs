@@ -5,6 +5,7 @@ mod auth;
 pub mod conversations;
 mod export;
 pub mod extract;
+mod imports;
 mod me;
 mod search;
 pub mod tasks;
@@ -33,6 +34,7 @@ pub fn router(max_body_bytes: usize, cors_origins: &[String]) -> Router<AppState
         .merge(analyses::router())
         .merge(search::router())
         .merge(export::router())
+        .merge(imports::router())
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -83,6 +85,7 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete,
         analyses::list, analyses::request, analyses::show, analyses::update, analyses::delete,
         search::search,
+        imports::create, imports::show, imports::list,
     ),
     modifiers(&BearerScheme, &CommonResponses),
 )]

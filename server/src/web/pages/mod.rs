@@ -32,12 +32,16 @@ impl From<Refusal> for FormError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::Validation(fields) => FormError::Fields(fields),
-            Refusal::NotFound(Missing::Conversation | Missing::Analysis) => FormError::NotFound,
+            Refusal::NotFound(Missing::Conversation | Missing::Analysis | Missing::Import) => FormError::NotFound,
             Refusal::NotFound(Missing::Task) => FormError::TaskNotFound,
             Refusal::EmailTaken => FormError::EmailTaken,
             Refusal::InvalidCredentials => FormError::InvalidCredentials,
             Refusal::Unauthorized => FormError::Unauthorized,
             Refusal::RateLimited { retry_after } => FormError::RateLimited { retry_after },
+            Refusal::TooLarge { max_bytes } => FormError::Fields(crate::support::one_field_error(
+                "file",
+                format!("This file is larger than the {} MB Parley accepts.", max_bytes / (1024 * 1024)),
+            )),
             Refusal::Unavailable => unavailable(),
             Refusal::Internal => FormError::Transport("please try again".to_owned()),
         }
