@@ -31,6 +31,7 @@ use crate::pages::{
     account::AccountPage,
     chat::{ChatPage, ConversationPage},
     home::HomePage,
+    imports::ImportPage,
     login::LoginPage,
     not_found::NotFound,
     recovery::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/imports/:id") view=ImportPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <SiteFooter/>

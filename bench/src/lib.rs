@@ -86,6 +86,17 @@ pub fn resident_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The most resident memory the process has had (`VmHWM`), in KiB.
+pub fn peak_resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
 /// The file's size after `gzip` at its default level (as a server compresses on the fly).
 pub fn gzipped_len(path: &Path) -> usize {
     std::process::Command::new("gzip").arg("-c").arg(path).output().map(|out| out.stdout.len()).unwrap_or(0)

@@ -9,10 +9,12 @@ use crate::components::{
     time::{RelativeTime, use_now},
 };
 use crate::domain::user_agent;
+use crate::pages::imports::ImportState;
 use crate::server_fns::accounts::{
     ChangeEmail, ChangePassword, DeleteAccount, EndSession, FormError, ResendVerification, SessionView,
     SignOutEverywhere, UpdateDisplayName, UpdateInstructions, list_sessions,
 };
+use crate::server_fns::imports::recent_imports;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -68,6 +70,18 @@ fn AccountSettings() -> impl IntoView {
     let password_error = failed(change_password.value().get_untracked());
     let sessions_error = failed(sign_out_everywhere.value().get_untracked());
     let delete_error = failed(delete.value().get_untracked());
+    // An upload refused before it could be queued comes back here with what was wrong.
+    let import_problem = use_query_map().with_untracked(|q| q.get("import")).and_then(|problem| {
+        Some(match problem.as_str() {
+            "empty" => "The file you chose is empty. Choose the export file itself.".to_owned(),
+            "too_large" => "This file is larger than Parley accepts. Import the zip or the JSON file alone.".to_owned(),
+            "cut_off" => "The upload stopped before the end of the file. Please try again.".to_owned(),
+            "missing" => "Choose a file to import.".to_owned(),
+            "unavailable" => "Parley is temporarily unavailable. Please try again in a moment.".to_owned(),
+            _ => return None,
+        })
+    });
+    let imports = Resource::new(|| (), |_| recent_imports());
     let field = |error: &Option<FormError>, name: &str| error.as_ref().map(|e| e.field(name)).unwrap_or_default();
     let alert = |error: &Option<FormError>| error.as_ref().and_then(form_level_message);
 
@@ -229,6 +243,50 @@ fn AccountSettings() -> impl IntoView {
                     <a class="button" href="/api/v1/me/export" download="">"Download as JSON"</a>
                     <a class="button" href="/api/v1/me/export?format=markdown" download="">"Download as Markdown (zip)"</a>
                 </p>
+            </section>
+
+            <section class="panel" aria-labelledby="import-heading">
+                <h2 id="import-heading">"Import your history"</h2>
+                <p>
+                    "Bring your conversations from ChatGPT (the zip it emails you, or the conversations.json in it), "
+                    "Open WebUI (its chat export) or another Parley (Download as JSON). Importing the same file again "
+                    "adds nothing; a newer export adds only what is new."
+                </p>
+                <FormAlert message=import_problem/>
+                // A plain multipart form, before and after the WASM: the file streams to the server as it is.
+                <form class="import-form" method="post" action="/account/import" enctype="multipart/form-data">
+                    <p class="field">
+                        <label for="import-file">"Export file"</label>
+                        <input
+                            id="import-file"
+                            type="file"
+                            name="file"
+                            accept=".json,.zip,application/json,application/zip"
+                            required
+                        />
+                    </p>
+                    <button type="submit" class="button">"Import"</button>
+                </form>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let list = imports.await.unwrap_or_default();
+                        (!list.is_empty()).then(|| view! {
+                            <h3>"Recent imports"</h3>
+                            <ul class="import-list">
+                                {list.into_iter().map(|import| {
+                                    let href = format!("/imports/{}", import.id);
+                                    let day = import.created_at.get(..10).unwrap_or_default().to_owned();
+                                    view! {
+                                        <li>
+                                            <a href=href>"Import of " <time datetime=import.created_at.clone()>{day}</time></a>
+                                            <ImportState import/>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        })
+                    })}
+                </Suspense>
             </section>
 
             <section class="panel danger" aria-labelledby="delete-heading">

@@ -1,6 +1,7 @@
 pub mod account;
 pub mod chat;
 pub mod home;
+pub mod imports;
 pub mod login;
 pub mod not_found;
 pub mod recovery;

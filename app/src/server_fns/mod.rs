@@ -3,4 +3,5 @@
 
 pub mod accounts;
 pub mod chat;
+pub mod imports;
 pub mod tasks;

@@ -14,7 +14,7 @@ use parley::{
     db::Database,
     support::at_rest::{AtRest, FernetKey, SearchKey},
 };
-use parley_bench::{Load, Oha, Table, free_port, gzipped_len, resident_kib};
+use parley_bench::{Load, Oha, Table, free_port, gzipped_len, peak_resident_kib, resident_kib};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -440,6 +440,100 @@ async fn measure(args: &Args, backend: &Backend, bare: &Load, table: &mut Table)
     }
     drop(plain);
     drop(parley);
+    import_figures(args, backend, table).await;
+}
+
+/// A generated ChatGPT export of about `bytes`: conversations of 40 messages of a few hundred characters.
+fn chatgpt_export(bytes: usize) -> (Vec<u8>, usize) {
+    let text = "An ordinary paragraph of a conversation about gardens, trains and bread, long enough to be typical. ";
+    let mut out = b"[".to_vec();
+    let mut messages = 0;
+    let mut n = 0u64;
+    while out.len() < bytes {
+        let mut mapping = serde_json::Map::new();
+        let mut parent: Option<String> = None;
+        for m in 0..40u64 {
+            let id = format!("c{n}-m{m}");
+            let role = if m % 2 == 0 { "user" } else { "assistant" };
+            mapping.insert(
+                id.clone(),
+                json!({"id": id, "parent": parent, "children": [], "message": {
+                    "id": id, "author": {"role": role}, "create_time": 1_700_000_000 + n * 100 + m,
+                    "content": {"content_type": "text", "parts": [text.repeat(4)]},
+                    "metadata": {"model_slug": "gpt-4o"}}}),
+            );
+            parent = Some(id);
+        }
+        messages += 40;
+        let conversation = json!({"id": format!("c{n}"), "conversation_id": format!("c{n}"),
+            "title": format!("Conversation {n}"), "create_time": 1_700_000_000 + n * 100,
+            "update_time": 1_700_000_000 + n * 100 + 50, "current_node": parent, "mapping": mapping});
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend(serde_json::to_vec(&conversation).expect("serialisable"));
+        n += 1;
+    }
+    out.push(b']');
+    (out, messages)
+}
+
+/// An instance of its own imports a 200 MB ChatGPT export: its peak resident memory and the rate.
+async fn import_figures(args: &Args, backend: &Backend, table: &mut Table) {
+    let name = backend.name;
+    let importer = start_parley(args, &backend.url, Sealing::On).await;
+    let pid = importer.process.0.id().expect("running");
+    let user = sign_up(&importer.base, &format!("bench-import-{name}@example.com")).await;
+    let (export, messages) = chatgpt_export(200 * 1024 * 1024);
+    let before = resident_kib(pid);
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    let queued: Value = client
+        .post(format!("{}/api/v1/imports", importer.base))
+        .bearer_auth(&user.token)
+        .header("content-type", "application/json")
+        .body(export)
+        .send()
+        .await
+        .expect("the upload is answered")
+        .json()
+        .await
+        .expect("a JSON answer");
+    let id = queued["id"].as_str().unwrap_or_else(|| panic!("an import: {queued}")).to_owned();
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    let done = loop {
+        let status: Value = client
+            .get(format!("{}/api/v1/imports/{id}", importer.base))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .expect("answered")
+            .json()
+            .await
+            .expect("JSON");
+        if status["state"] == "done" || status["state"] == "failed" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the import did not end within 30 minutes: {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(done["state"], "done", "the bench's import failed: {done}");
+    assert_eq!(done["messages"].as_u64(), Some(messages as u64), "{done}");
+    table.row(
+        &format!("{name}: import of a 200 MB ChatGPT export ({messages} messages), upload to done"),
+        format!("{took:.0} s, {:.0} messages/s", messages as f64 / took),
+        String::new(),
+    );
+    table.row(
+        &format!("{name}: resident memory of the importing instance"),
+        format!(
+            "{:.1} MiB before, {:.1} MiB at its peak",
+            before as f64 / 1024.0,
+            peak_resident_kib(pid) as f64 / 1024.0
+        ),
+        "goal: under 150 MiB".to_owned(),
+    );
 }
 
 /// The URLs and credentials of one side of the encryption comparison.

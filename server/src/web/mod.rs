@@ -16,7 +16,7 @@ pub use state::{AppState, AppStateInner};
 
 use std::sync::{Arc, OnceLock};
 
-use app::server_fns::{accounts::Accounts, chat::Chat, tasks::Tasks};
+use app::server_fns::{accounts::Accounts, chat::Chat, imports::Imports, tasks::Tasks};
 use axum::{Router, http::header, middleware, routing::get};
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, ResponseOptions, generate_route_list};
@@ -38,7 +38,7 @@ use crate::{
     db::{Database, DbSessionStore},
     support::{config::Config, telemetry},
 };
-use pages::{BrowserAccounts, BrowserChat, BrowserTasks, ConversationListMemo, SignedInMemo};
+use pages::{BrowserAccounts, BrowserChat, BrowserImports, BrowserTasks, ConversationListMemo, SignedInMemo};
 
 /// The app's page routes, generated once per process.
 ///
@@ -61,6 +61,12 @@ pub fn router(state: AppState) -> Router {
             app::shell(shell_options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(&state), app::shell))
+        // The account page's import form: a streamed multipart upload, so a route of its own, without
+        // axum's 2 MB limit for multipart bodies (the import counts against PARLEY_MAX_IMPORT_BYTES).
+        .route(
+            "/account/import",
+            axum::routing::post(pages::imports::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         // The conversation API also takes the browser's session, for the chat page's streamed replies.
         .nest("/api/v1", api::router(state.config.max_body_bytes, &state.config.cors_origins))
         .layer(session_layer(&state.config, &state.db))
@@ -113,6 +119,8 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
         insights: state.insights.clone(),
     });
     let tasks: Tasks = Arc::new(BrowserTasks { tasks: state.tasks.clone(), accounts: state.accounts.clone() });
+    let imports: Imports =
+        Arc::new(BrowserImports { imports: state.imports.clone(), accounts: state.accounts.clone() });
     let reload_port = (!state.config.is_production()).then_some(state.config.reload_port);
     let signup = app::server_fns::accounts::SignupSettings { terms_url: state.config.terms_url.clone() };
     move || {
@@ -120,6 +128,7 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
         provide_context(signup.clone());
         provide_context(chat.clone());
         provide_context(tasks.clone());
+        provide_context(imports.clone());
         provide_context(SignedInMemo::default());
         provide_context(ConversationListMemo::default());
         if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())

@@ -106,6 +106,7 @@ pub async fn refuse_nul_text(State(state): State<AppState>, request: Request, ne
     let is_form = mime == "application/x-www-form-urlencoded";
     let skip = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || request.uri().path().starts_with("/mcp")
+        || is_upload(request.uri().path())
         || !(is_json || is_form);
     if skip {
         return next.run(request).await;
@@ -170,15 +171,26 @@ fn nul_fields_in_form(body: &[u8]) -> FieldErrors {
     found
 }
 
+/// The routes whose body is a whole file (an export to import): they take up to
+/// `PARLEY_MAX_IMPORT_BYTES`, read as a stream and counted by the import itself, and their text is not
+/// checked for NUL here (an import replaces NUL with U+FFFD, as `copy-from-sqlite` does).
+pub const UPLOAD_PATHS: [&str; 2] = ["/api/v1/imports", "/account/import"];
+
+fn is_upload(path: &str) -> bool {
+    UPLOAD_PATHS.contains(&path)
+}
+
 /// Refuses bodies that announce more than the limit before reading them, for every route (the JSON
-/// extractors also enforce it on bodies sent without a length).
+/// extractors also enforce it on bodies sent without a length; uploads count theirs as they arrive).
 pub async fn limit_body_size(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > state.config.max_body_bytes) {
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let limit = if is_upload(request.uri().path()) {
+        state.config.max_import_bytes
+    } else {
+        state.config.max_body_bytes as u64
+    };
+    if declared.is_some_and(|length| length > limit) {
         return ApiError::PayloadTooLarge.into_response();
     }
     next.run(request).await

@@ -588,3 +588,73 @@ async fn signing_out_everywhere_ends_pending_links() {
     assert_eq!(crate::helpers::error_code(confirm, 400).await, "validation_failed");
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200, "the password is unchanged");
 }
+
+/// The account page's import form as a browser posts it: `multipart/form-data` with the file in `file`.
+async fn import_form_post(app: &TestApp, file: &[u8], cookie: Option<&str>, origin: &str) -> Response {
+    let boundary = "----parley-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"conversations.json\"\r\n\
+         Content-Type: application/json\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut request = app
+        .client
+        .post(app.url("/account/import"))
+        .header(header::ACCEPT, "text/html")
+        .header(header::ORIGIN, origin)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(body);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("parley_session={cookie}"));
+    }
+    request.send().await.expect("request reaches the server")
+}
+
+#[tokio::test]
+async fn the_import_form_streams_the_file_into_an_import_and_shows_its_page() {
+    let app = spawn_app().await;
+    let (cookie, token) = signed_up_with_token(&app).await;
+    let origin = format!("http://{}", app.addr);
+    // Parley's own export of another account is the simplest file there is.
+    let other = app.new_user_token().await;
+    let conversation = app.new_conversation(&other).await;
+    app.say(&other, &conversation, "Tea or coffee at the harbour?").await;
+    let export = app.get_authed("/api/v1/me/export", &other).await.bytes().await.unwrap();
+
+    let posted = import_form_post(&app, &export, Some(&cookie), &origin).await;
+    assert_eq!(posted.status(), 303, "a See Other to the import's page");
+    let to = location(&posted);
+    assert!(to.starts_with("/imports/"), "{to}");
+    let id = to.trim_start_matches("/imports/");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status: serde_json::Value =
+            app.get_authed(&format!("/api/v1/imports/{id}"), &token).await.json().await.unwrap();
+        if status["state"] == "done" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let html = page(&app, &to, Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains("Done: 1 conversation and 2 messages added from Parley."), "{html}");
+    assert!(!html.contains("http-equiv=\"refresh\""), "a finished import's page stays put");
+    let account = page(&app, "/account", Some(&cookie)).await.text().await.unwrap();
+    assert!(account.contains(&format!("href=\"/imports/{id}\"")), "the account page lists it");
+
+    // An empty file goes back to the form with a message; so does a post without a file.
+    let empty = import_form_post(&app, b"", Some(&cookie), &origin).await;
+    assert_eq!(location(&empty), "/account?import=empty#import-heading");
+    let account = page(&app, "/account?import=empty", Some(&cookie)).await.text().await.unwrap();
+    assert!(account.contains("The file you chose is empty."), "the message is on the page");
+    // Another site's form cannot make someone import a file, and a signed-out browser is sent to log in.
+    let cross_site = import_form_post(&app, &export, Some(&cookie), "https://evil.example").await;
+    assert_eq!(cross_site.status(), 403);
+    let signed_out = import_form_post(&app, &export, None, &origin).await;
+    assert!(location(&signed_out).starts_with("/login"), "{}", location(&signed_out));
+    assert_eq!(sql(&app.db_url, "SELECT count(*) FROM imports").await, Some(1), "only the first was kept");
+    let other_page = page(&app, &to, Some(&signed_up(&app, &unique_email()).await)).await.text().await.unwrap();
+    assert!(other_page.contains("This import does not exist."), "another user's import is not shown");
+}

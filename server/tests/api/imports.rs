@@ -179,6 +179,31 @@ async fn a_chatgpt_file_imports_its_current_branch_with_times_and_titles_once() 
 }
 
 #[tokio::test]
+async fn an_export_far_larger_than_a_request_body_imports_whole() {
+    let app = spawn_app().await;
+    let token = app.new_user_token().await;
+    let long = "A sentence of an ordinary conversation, repeated to make an export of a realistic size. ".repeat(20);
+    let export: Vec<Value> = (0..200)
+        .map(|n| {
+            let start = 1_700_000_000.0 + f64::from(n) * 1000.0;
+            chatgpt(
+                &format!("c-{n}"),
+                &format!("Chat {n}"),
+                start,
+                &[("user", &long), ("assistant", &long)],
+                false,
+                false,
+            )
+        })
+        .collect();
+    let bytes = json_bytes(&json!(export));
+    assert!(bytes.len() > 512 * 1024, "{} bytes: well over PARLEY_MAX_BODY_BYTES", bytes.len());
+    let done = import(&app, &token, bytes).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!((done["conversations"].as_i64(), done["messages"].as_i64()), (Some(200), Some(400)), "{done}");
+}
+
+#[tokio::test]
 async fn a_split_chatgpt_zip_imports_every_part_and_a_newer_export_adds_only_what_is_new() {
     let app = spawn_app().await;
     let token = app.new_user_token().await;

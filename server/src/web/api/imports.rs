@@ -4,7 +4,7 @@ use axum::{
     Json, Router,
     body::Body,
     extract::State,
-    http::{HeaderMap, StatusCode, header},
+    http::StatusCode,
     routing::{get, post},
 };
 use chrono::SecondsFormat;
@@ -80,15 +80,10 @@ pub(super) struct ImportList {
 pub(super) async fn create(
     State(state): State<AppState>,
     user: ApiUser,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<ImportBody>), ApiError> {
-    // A declared length over the limit is refused before a byte is read.
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > state.imports.max_bytes()) {
-        return Err(ApiError::PayloadTooLarge);
-    }
+    // A declared length over the limit was refused before this (`security::limit_body_size`); the import
+    // counts what actually arrives.
     let import = state.imports.receive(user.id, body.into_data_stream()).await?;
     Ok((StatusCode::ACCEPTED, Json(import.into())))
 }

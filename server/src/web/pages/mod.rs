@@ -3,10 +3,12 @@
 
 mod accounts;
 mod chat;
+pub mod imports;
 mod tasks;
 
 pub use accounts::BrowserAccounts;
 pub use chat::{BrowserChat, ConversationListMemo};
+pub use imports::BrowserImports;
 pub use tasks::BrowserTasks;
 
 use app::server_fns::accounts::FormError;
@@ -21,6 +23,7 @@ use crate::{
     services::{
         accounts::{AccountError, AccountService},
         chat::ChatError,
+        imports::ImportError,
         insights::InsightError,
         tasks::TaskError,
     },
@@ -48,7 +51,7 @@ impl From<Refusal> for FormError {
     }
 }
 
-outward_via_refusal!(FormError: AccountError, ChatError, TaskError, InsightError);
+outward_via_refusal!(FormError: AccountError, ChatError, TaskError, InsightError, ImportError);
 
 fn session_error(error: tower_sessions::session::Error) -> FormError {
     tracing::error!(error = %error_chain(&error), "session store error");
