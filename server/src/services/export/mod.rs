@@ -22,8 +22,8 @@ pub enum ExportError {
     Database(#[from] DbError),
     #[error("the client went away")]
     Gone,
-    #[error(transparent)]
-    TooLarge(#[from] zip::TooLarge),
+    #[error("could not write the zip")]
+    Zip(#[from] ::zip::result::ZipError),
     #[error("could not encode the export")]
     Encode(#[from] serde_json::Error),
 }
@@ -151,17 +151,15 @@ impl ExportService {
             let page = self.db.list_conversations(user.id, CONVERSATION_PAGE, after, None).await?;
             for conversation in &page.items {
                 let name = file_name(conversation, &mut names);
-                let (header, mut entry) = archive.start_entry(&name);
-                sink.send(header).await?;
-                sink.send(entry.write(markdown_heading(conversation).as_bytes())).await?;
+                sink.send(archive.start_entry(&name)?).await?;
+                sink.send(archive.write(markdown_heading(conversation).as_bytes())?).await?;
                 let mut from = Some(Position::before_everything());
                 while let Some(at) = from {
                     let messages = self.db.list_messages_from(user.id, conversation.id, MESSAGE_PAGE, at).await?;
                     let text: String = messages.items.iter().map(markdown_message).collect();
-                    sink.send(entry.write(text.as_bytes())).await?;
+                    sink.send(archive.write(text.as_bytes())?).await?;
                     from = messages.next;
                 }
-                sink.send(archive.finish_entry(entry)?).await?;
             }
             after = page.next;
             if after.is_none() {
