@@ -3,7 +3,7 @@
 - Every case carries a live bearer token. Cases of operations that end their token or their account
   (logout, password and email changes, account deletion, ending a session) each get a user of their own,
   so they never kill the token the other cases run with; so do the ones limited per user per hour.
-- Path ids are real ones (a conversation with messages, a task, an analysis, a session of the caller) in
+- Path ids are real ones (a conversation with messages, a task, an analysis, an import, a session of the caller) in
   most cases, freshly made for the case, and random in the rest (the 404 path).
 - Credentials and refresh tokens in bodies are real ones in half the cases, so sign-in, refresh, password
   and email changes get past the check of the secret.
@@ -91,6 +91,16 @@ def _real_ids(path, token):
     if path == "/api/v1/analyses/{id}":
         conversation, _ = _conversation(token)
         return {"id": _call("POST", f"/api/v1/conversations/{conversation}/analyses", token, {})["id"]}
+    if path == "/api/v1/imports/{id}":
+        # An import of an empty export (the body is the file, not JSON of a request).
+        response = _http().post(
+            BASE + "/api/v1/imports",
+            data=b"[]",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return {"id": response.json()["id"]}
     if path == "/api/v1/me/sessions/{id}":
         sessions = _call("GET", "/api/v1/me/sessions", token)["sessions"]
         return {"id": random.choice(sessions)["id"]} if sessions else {}

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { test, expect, Page } from '@playwright/test';
 import { signUp, uniqueEmail } from './support';
 
@@ -42,6 +43,32 @@ async function importFromTheAccountPage(page: Page, title: string) {
   await page.getByRole('link', { name: title }).first().click();
   await expect(page.getByText('Puffins, guillemots and kittiwakes.')).toBeVisible();
   await expect(page.getByText('An answer nobody kept')).toHaveCount(0);
+}
+
+async function expectNoViolations(page: Page, where: string) {
+  const violations = async () =>
+    (await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()).violations.map(
+      (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+    );
+  await expect.poll(violations, { message: where, timeout: 10_000 }).toEqual([]);
+}
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test.describe(`${colorScheme} colour scheme`, () => {
+    test.use({ colorScheme });
+
+    test('the import page and the account page with an import have no WCAG A/AA violations', async ({ page }) => {
+      await signUp(page, uniqueEmail());
+      await page.goto('/account');
+      await page.getByLabel('Export file').setInputFiles({ name: 'conversations.json', mimeType: 'application/json', buffer: chatgptExport('Gulls') });
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      await expect(page.getByRole('status')).toContainText('Done:', { timeout: 20_000 });
+      await expectNoViolations(page, 'the import page');
+      await page.goto('/account');
+      await expect(page.getByRole('heading', { name: 'Recent imports' })).toBeVisible();
+      await expectNoViolations(page, '/account with an import');
+    });
+  });
 }
 
 test.describe('with JavaScript', () => {

@@ -422,8 +422,12 @@ async fn wrong_database_credentials_at_start_leave_the_instance_up_and_503_until
 }
 
 /// Values for columns whose CHECK allows only a few: one that is allowed and is not the column's default.
-const CHECKED_VALUES: &[(&str, &str, &str)] =
-    &[("jobs", "state", "'failed'"), ("analyses", "state", "'done'"), ("messages", "role", "'user'")];
+const CHECKED_VALUES: &[(&str, &str, &str)] = &[
+    ("jobs", "state", "'failed'"),
+    ("analyses", "state", "'done'"),
+    ("messages", "role", "'user'"),
+    ("imports", "state", "'done'"),
+];
 
 /// The tables `copy-from-sqlite` must carry, read from the SQLite schema: all but SQLite's own, the
 /// migrations' bookkeeping, and the full-text index (with its shadow tables), which PostgreSQL builds itself.
@@ -433,10 +437,31 @@ async fn sqlite_tables(sqlite: &mut sqlx::SqliteConnection) -> Vec<String> {
          AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND name NOT LIKE '%\\_fts' ESCAPE '\\'
          AND name NOT LIKE '%\\_fts\\_%' ESCAPE '\\' ORDER BY name",
     )
-    .fetch_all(sqlite)
+    .fetch_all(&mut *sqlite)
     .await
     .unwrap();
-    names.into_iter().map(|(n,)| n).collect()
+    // Parents before children (`import_chunks` refers to `imports`), so a row made for a child finds one.
+    let mut parents = std::collections::HashMap::new();
+    for (name,) in &names {
+        let of: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_list($1)")
+            .bind(name)
+            .fetch_all(&mut *sqlite)
+            .await
+            .unwrap();
+        parents.insert(name.clone(), of.into_iter().map(|(p,)| p).filter(|p| p != name).collect::<Vec<_>>());
+    }
+    let mut ordered: Vec<String> = Vec::new();
+    while ordered.len() < names.len() {
+        let before = ordered.len();
+        for (name,) in &names {
+            if !ordered.contains(name) && parents[name].iter().all(|p| ordered.contains(p) || !parents.contains_key(p))
+            {
+                ordered.push(name.clone());
+            }
+        }
+        assert!(ordered.len() > before, "a cycle of foreign keys among {names:?}");
+    }
+    ordered
 }
 
 /// (name, default expression) of each column of a SQLite table.
